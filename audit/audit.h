@@ -1,0 +1,93 @@
+/*
+ * audit.h - keyward's own records in the Linux audit subsystem
+ * (keyward-audit(7)), the readiness checks of audit=required, and the
+ * value fingerprints (fp=).
+ *
+ * A struct kw_audit owns one libaudit netlink fd: it must not be shared
+ * between threads. Use one per thread.
+ */
+#ifndef KW_AUDIT_H
+#define KW_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kw_config.h"
+#include "kw_error.h"
+
+#define KW_AUDIT_KEY_LEN 32
+#define KW_FP_HEX_LEN 16
+
+enum kw_audit_op {
+	KW_OP_GATE,	/* USER_ACCT, account decision */
+	KW_OP_DELIVER,	/* CRYPTO_KEY_USER */
+	KW_OP_READ,
+	KW_OP_UPDATE,
+	KW_OP_REVOKE,
+	KW_OP_DENY,
+	KW_OP_VAULT,
+};
+
+/*
+ * One record. NULL strings and zero numbers are left out (except res=).
+ * Fields are written in this order: op= kw_secret= kw_version= fp=
+ * kw_serial= kw_scope= kw_ttl= kw_rule= kw_session= acct= then libaudit's
+ * exe= hostname= addr= terminal= res=.
+ */
+struct kw_audit_rec {
+	enum kw_audit_op op;
+	const char *secret;
+	uint32_t version;
+	const char *fp;			/* 16 hex, from kw_audit_fp() */
+	int32_t serial;			/* key serial, 0 = none */
+	const char *scope;		/* "session" / "user" */
+	uint64_t ttl;			/* seconds, 0 = none */
+	const char *rule;		/* file:line */
+	const char *session;		/* keyward session id */
+	const char *acct;		/* target user */
+	const char *hostname;		/* remote host, or NULL */
+	const char *addr;
+	const char *tty;
+	bool success;
+};
+
+struct kw_audit;
+
+/*
+ * Open a connection for mode. In KW_AUDIT_REQUIRED mode a connection that
+ * cannot be made is an error; in best-effort mode it is not (records are
+ * then dropped and kw_audit_emit() reports the failure for syslog).
+ */
+int kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
+    struct kw_error *e);
+
+/* Close and free. NULL-safe. */
+void kw_audit_close(struct kw_audit *a);
+
+/*
+ * audit=required readiness: audit enabled, an auditd registered, and
+ * keyward's keyctl-read rule loaded (read from the kernel's rule list).
+ * Returns KW_EAUDIT saying what is missing.
+ */
+int kw_audit_ready(struct kw_audit *a, struct kw_error *e);
+
+/*
+ * Write one record. Returns KW_EAUDIT when it could not be written (in
+ * best-effort mode the caller logs and goes on).
+ */
+int kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
+    struct kw_error *e);
+
+/* Load the per-install audit key (KW_SAFE_SECRET, exactly 32 bytes). */
+int kw_audit_key_load(const char *path, unsigned char key[KW_AUDIT_KEY_LEN],
+    struct kw_error *e);
+
+/* fp: first 16 hex of HMAC-SHA256(key, value). out has 17 bytes. */
+int kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
+    size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e);
+
+/* The op name ("keyward-deliver", ...). */
+const char *kw_audit_op_name(enum kw_audit_op op);
+
+#endif /* KW_AUDIT_H */

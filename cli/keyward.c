@@ -1,0 +1,155 @@
+/*
+ * keyward.c - entry point of the keyward command: global options and the
+ * dispatch to subcommands.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+static const struct cli_cmd commands[] = {
+	{ "init", cmd_init, "",
+	  "create /etc/keyward, the master key and an empty vault",
+	  "Creates the configuration directory with master.key (32 random\n"
+	  "bytes, 0400), audit.key, keyward.conf (commented defaults), an empty\n"
+	  "policy.conf (default deny) and an empty vault. Refuses to overwrite\n"
+	  "anything that exists.\n", true },
+	{ "add", cmd_add,
+	  "NAME [--from-file PATH] [--max-ttl DUR] [--rotate-every DUR] [--note TEXT]",
+	  "add a secret; the value is read from stdin or --from-file",
+	  "Adds secret NAME to the vault as version 1. The value is read from\n"
+	  "standard input (one trailing newline removed) or from --from-file\n"
+	  "PATH (taken as is), never from the command line. At most 32767 bytes.\n"
+	  "  --max-ttl DUR       no delivery of this secret lives longer\n"
+	  "  --rotate-every DUR  rotation schedule (list/check report overdue)\n"
+	  "  --note TEXT         a free-form note (not secret)\n", true },
+	{ "rotate", cmd_rotate, "NAME [--from-file PATH]",
+	  "store a new version of a secret (from stdin); the previous is kept",
+	  "Stores a new current version of NAME, read from standard input or\n"
+	  "--from-file PATH. The previous version is kept for rollback.\n", true },
+	{ "rm", cmd_rm, "NAME", "remove a secret and all its versions",
+	  "Removes NAME and every version of it from the vault.\n", true },
+	{ "list", cmd_list, "[--json]",
+	  "list secrets: names, versions, times, max ttl, rotation state",
+	  "Lists the secrets of the vault with their versions, creation and\n"
+	  "rotation times, max ttl and rotation schedule (due/overdue).\n"
+	  "Never prints a value.\n"
+	  "  --json   one JSON document\n", true },
+	{ "check", cmd_check, "",
+	  "validate configuration, files, keys and vault integrity",
+	  "Checks keyward.conf, file ownership and modes, the master key and the\n"
+	  "integrity of every vault record (like sshd -t). Exits 0 when all is\n"
+	  "well, 1 otherwise; every problem is printed as file:line: what.\n",
+	  true },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+/* Find a subcommand by name. */
+const struct cli_cmd *
+cli_find_cmd(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < N_COMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+/* Top-level help. */
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+	    "usage: keyward [--config PATH] [--root DIR] COMMAND [ARGS...]\n"
+	    "       keyward --help | --version | COMMAND --help\n\n"
+	    "Commands:\n");
+	for (i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f,
+	    "\nOptions:\n"
+	    "  --config PATH  keyward.conf to use (default %s)\n"
+	    "  --root DIR     prefix every default path with DIR (staging, tests)\n"
+	    "\nExit status: 0 success, 1 refused or failed, 2 usage error.\n",
+	    kw_config_default_path());
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli c;
+	const struct cli_cmd *cmd;
+	int ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.prog = "keyward";
+	/* stop at the first non-option: the subcommand */
+	while ((ch = getopt_long(argc, argv, "+c:R:hV", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			c.config_path = optarg;
+			break;
+		case 'R':
+			if (optarg[0] != '/') {
+				cli_errorf(&c, "--root: '%s' is not an absolute "
+				    "path", optarg);
+				return KW_EXIT_USAGE;
+			}
+			c.root = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return KW_EXIT_OK;
+		case 'V':
+			printf("keyward %s\n", PACKAGE_VERSION);
+			return KW_EXIT_OK;
+		default:
+			usage(stderr);
+			return KW_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return KW_EXIT_USAGE;
+	}
+	cmd = cli_find_cmd(argv[optind]);
+	if (cmd == NULL) {
+		cli_errorf(&c, "unknown command '%s' (see keyward --help)",
+		    argv[optind]);
+		return KW_EXIT_USAGE;
+	}
+	argc -= optind;
+	argv += optind;
+	if (cli_wants_help(argc, argv)) {
+		cli_print_cmd_help(cmd);
+		return KW_EXIT_OK;
+	}
+	if (cmd->needs_root && geteuid() != 0) {
+		cli_errorf(&c, "%s: must be run as root", cmd->name);
+		return KW_EXIT_FAIL;
+	}
+	optind = 1;	/* reset getopt for the subcommand */
+	rc = cmd->fn(&c, argc, argv);
+	if (c.cfg_loaded)
+		kw_config_free(&c.cfg);
+	if (fflush(stdout) != 0 && rc == KW_EXIT_OK) {
+		cli_errorf(&c, "cannot write output");
+		rc = KW_EXIT_FAIL;
+	}
+	return rc;
+}

@@ -1,0 +1,321 @@
+/*
+ * test_common.c - CUnit tests of the shared core pieces: errors, names,
+ * durations, numbers, trusted files, atomic writes and keyward.conf.
+ */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kw_config.h"
+#include "kw_error.h"
+#include "kw_util.h"
+
+static char tmpdir[] = "/tmp/kw-test-common.XXXXXX";
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_FATAL(kw_write_all(fd, text, strlen(text)) == 0);
+	CU_ASSERT_FATAL(fchmod(fd, mode) == 0);
+	close(fd);
+}
+
+static void
+test_error_model(void)
+{
+	struct kw_error e;
+
+	kw_error_clear(&e);
+	CU_ASSERT_EQUAL(e.code, 0);
+	CU_ASSERT_EQUAL(kw_fail(&e, KW_EINVAL, "bad %d", 7), KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(kw_error_text(&e), "bad 7");
+	kw_error_prefix(&e, "f.conf:%u", 3u);
+	CU_ASSERT_STRING_EQUAL(kw_error_text(&e), "f.conf:3: bad 7");
+	kw_fail_errno(&e, KW_ESYSTEM, ENOENT, "open x");
+	CU_ASSERT_STRING_EQUAL(e.msg, "open x: No such file or directory");
+	CU_ASSERT_EQUAL(kw_fail(NULL, KW_ENOMEM, "x"), KW_ENOMEM);
+	kw_error_clear(&e);
+	e.code = KW_EQUOTA;
+	CU_ASSERT_STRING_EQUAL(kw_error_text(&e), "kernel key quota exceeded");
+}
+
+static void
+test_names(void)
+{
+	char long_name[80];
+
+	CU_ASSERT_TRUE(kw_name_valid("openai-prod"));
+	CU_ASSERT_TRUE(kw_name_valid("a"));
+	CU_ASSERT_TRUE(kw_name_valid("9.x_Y-z"));
+	CU_ASSERT_FALSE(kw_name_valid(""));
+	CU_ASSERT_FALSE(kw_name_valid(".hidden"));
+	CU_ASSERT_FALSE(kw_name_valid("-x"));
+	CU_ASSERT_FALSE(kw_name_valid("a/b"));
+	CU_ASSERT_FALSE(kw_name_valid("a b"));
+	CU_ASSERT_FALSE(kw_name_valid("a:b"));
+	CU_ASSERT_FALSE(kw_name_valid("h\xc3\xa9"));
+	memset(long_name, 'a', 64);
+	long_name[64] = '\0';
+	CU_ASSERT_TRUE(kw_name_valid(long_name));
+	long_name[64] = 'a';
+	long_name[65] = '\0';
+	CU_ASSERT_FALSE(kw_name_valid(long_name));
+	CU_ASSERT_EQUAL(kw_name_check(long_name, NULL), KW_EINVAL);
+}
+
+static void
+test_durations(void)
+{
+	struct kw_error e;
+	uint64_t s;
+	char buf[32];
+
+	CU_ASSERT_EQUAL(kw_duration_parse("30s", &s, &e), 0);
+	CU_ASSERT_EQUAL(s, 30);
+	CU_ASSERT_EQUAL(kw_duration_parse("15m", &s, &e), 0);
+	CU_ASSERT_EQUAL(s, 900);
+	CU_ASSERT_EQUAL(kw_duration_parse("1h", &s, &e), 0);
+	CU_ASSERT_EQUAL(s, 3600);
+	CU_ASSERT_EQUAL(kw_duration_parse("7d", &s, &e), 0);
+	CU_ASSERT_EQUAL(s, 604800);
+	CU_ASSERT_EQUAL(kw_duration_parse("1h30m", &s, &e), 0);
+	CU_ASSERT_EQUAL(s, 5400);
+	CU_ASSERT_EQUAL(kw_duration_parse("3650d", &s, &e), 0);
+	CU_ASSERT_EQUAL(kw_duration_parse("3651d", &s, &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "out of range"));
+	CU_ASSERT_EQUAL(kw_duration_parse("99999999999999999999999s", &s, &e),
+	    KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("10", &s, &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "no unit"));
+	CU_ASSERT_EQUAL(kw_duration_parse("10x", &s, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("", &s, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("0s", &s, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("-1s", &s, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("1 h", &s, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_duration_parse("h", &s, &e), KW_EINVAL);
+	kw_duration_format(5400, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "1h30m");
+	kw_duration_format(86401, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "1d1s");
+	kw_duration_format(0, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "0s");
+}
+
+static void
+test_numbers(void)
+{
+	struct kw_error e;
+	uint64_t v;
+
+	CU_ASSERT_EQUAL(kw_parse_u64("42", 0, 100, &v, &e), 0);
+	CU_ASSERT_EQUAL(v, 42);
+	CU_ASSERT_EQUAL(kw_parse_u64("101", 0, 100, &v, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_u64("4x", 0, 100, &v, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_u64("-1", 0, 100, &v, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_u64(" 1", 0, 100, &v, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_u64("99999999999999999999999", 0, UINT64_MAX,
+	    &v, &e), KW_EINVAL);
+}
+
+static void
+test_safe_open(void)
+{
+	struct kw_error e;
+	char path[256], link_path[256], *buf;
+	size_t len;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/f", tmpdir);
+	write_file(path, "hello", 0600);
+	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, &e), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(kw_read_file(path, 0, 100, &buf, &len, &e), 0);
+	CU_ASSERT_EQUAL(len, 5);
+	CU_ASSERT_STRING_EQUAL(buf, "hello");
+	kw_freezero(buf, len + 1);
+	/* size cap */
+	CU_ASSERT_EQUAL(kw_read_file(path, 0, 4, &buf, &len, &e), KW_ETOOBIG);
+	/* group-readable is refused only for secrets */
+	chmod(path, 0640);
+	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, &e),
+	    KW_EUNSAFE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "readable by group or others"));
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), 0);
+	close(fd);
+	/* world-writable is always refused */
+	chmod(path, 0602);
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), KW_EUNSAFE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "writable by group or others"));
+	chmod(path, 0600);
+	/* symlinks are refused */
+	snprintf(link_path, sizeof(link_path), "%s/l", tmpdir);
+	CU_ASSERT_FATAL(symlink(path, link_path) == 0);
+	CU_ASSERT_EQUAL(kw_safe_open(link_path, 0, 0, &fd, &e), KW_EUNSAFE);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "symbolic link"));
+	unlink(link_path);
+	/* directories are not regular files; relative paths are refused */
+	CU_ASSERT_EQUAL(kw_safe_open(tmpdir, 0, 0, &fd, &e), KW_EUNSAFE);
+	CU_ASSERT_EQUAL(kw_safe_open("rel/path", 0, 0, &fd, &e), KW_EINVAL);
+	snprintf(path, sizeof(path), "%s/missing", tmpdir);
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), KW_ENOTFOUND);
+	CU_ASSERT_EQUAL(kw_check_dir(tmpdir, &e), 0);
+}
+
+static void
+test_atomic_write(void)
+{
+	struct kw_error e;
+	char path[256], *buf;
+	size_t len;
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/atomic", tmpdir);
+	CU_ASSERT_EQUAL(kw_atomic_write(path, "one", 3, 0600, KW_WRITE_EXCL,
+	    &e), 0);
+	CU_ASSERT_EQUAL(kw_atomic_write(path, "two", 3, 0600, KW_WRITE_EXCL,
+	    &e), KW_EEXIST);
+	CU_ASSERT_EQUAL(kw_read_file(path, 0, 0, &buf, &len, &e), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "one");
+	kw_freezero(buf, len + 1);
+	CU_ASSERT_EQUAL(kw_atomic_write(path, "three", 5, 0400, 0, &e), 0);
+	CU_ASSERT_EQUAL(kw_read_file(path, 0, 0, &buf, &len, &e), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "three");
+	kw_freezero(buf, len + 1);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0400);
+}
+
+static int
+parse(struct kw_config *cfg, const char *text, struct kw_error *e)
+{
+	int rc;
+
+	rc = kw_config_defaults(cfg, "/etc/keyward/keyward.conf", NULL, e);
+	CU_ASSERT_EQUAL(rc, 0);
+	return kw_config_parse(cfg, "keyward.conf", text, strlen(text), e);
+}
+
+static void
+test_config(void)
+{
+	struct kw_config cfg;
+	struct kw_error e;
+
+	CU_ASSERT_EQUAL(parse(&cfg,
+	    "# comment\n"
+	    "audit = best-effort   # trailing comment\n"
+	    "trusted_launchers = keyward-agent, my-launcher\n"
+	    "default_ttl = 30m\n"
+	    "max_ttl = 2h\n", &e), 0);
+	CU_ASSERT_EQUAL(cfg.audit, KW_AUDIT_BEST_EFFORT);
+	CU_ASSERT_EQUAL(cfg.n_trusted_launchers, 2);
+	CU_ASSERT_TRUE(kw_config_is_trusted_launcher(&cfg, "my-launcher"));
+	CU_ASSERT_FALSE(kw_config_is_trusted_launcher(&cfg, "sshd"));
+	CU_ASSERT_EQUAL(cfg.default_ttl, 1800);
+	CU_ASSERT_EQUAL(cfg.max_ttl, 7200);
+	CU_ASSERT_STRING_EQUAL(cfg.policy, "/etc/keyward/policy.conf");
+	CU_ASSERT_STRING_EQUAL(cfg.master_key, "/etc/keyward/master.key");
+	kw_config_free(&cfg);
+
+	CU_ASSERT_EQUAL(parse(&cfg, "\n\naudit = sometimes\n", &e), KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(e.msg, "keyward.conf:3: audit: 'sometimes' is "
+	    "not 'required' or 'best-effort'");
+	CU_ASSERT_EQUAL(parse(&cfg, "colour = blue\n", &e), KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(e.msg,
+	    "keyward.conf:1: unknown setting 'colour'");
+	CU_ASSERT_EQUAL(parse(&cfg, "max_ttl = 1y\n", &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "keyward.conf:1: max_ttl:"));
+	CU_ASSERT_EQUAL(parse(&cfg, "audit required\n", &e), KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(e.msg,
+	    "keyward.conf:1: expected 'key = value'");
+	CU_ASSERT_EQUAL(parse(&cfg, "audit =\n", &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(parse(&cfg, "audit = required\naudit = required\n",
+	    &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "set twice"));
+	CU_ASSERT_EQUAL(parse(&cfg, "audit = required\r\n", &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "carriage return"));
+	CU_ASSERT_EQUAL(parse(&cfg, "default_ttl = 2d\n", &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "longer than max_ttl"));
+	CU_ASSERT_EQUAL(parse(&cfg, "trusted_launchers = a b\n", &e),
+	    KW_EINVAL);
+	CU_ASSERT_EQUAL(parse(&cfg, "vault = relative/path\n", &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_config_parse(&cfg, "k", "audit = req\0uired\n", 18,
+	    &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "NUL byte"));
+}
+
+static int
+collect_line(char *line, unsigned lineno, void *arg, struct kw_error *e)
+{
+	char *out = arg;
+
+	(void)e;
+	sprintf(out + strlen(out), "%u:[%s]", lineno, line);
+	return 0;
+}
+
+static void
+test_text_lines(void)
+{
+	struct kw_error e;
+	char out[512] = "";
+	const char *t = "a b \\\n  c\n# x\n\n d # e\n";
+
+	CU_ASSERT_EQUAL(kw_text_lines("p", t, strlen(t), true, collect_line,
+	    out, &e), 0);
+	CU_ASSERT_STRING_EQUAL(out, "1:[a b c]5:[d]");
+	t = "a \\\n";
+	CU_ASSERT_EQUAL(kw_text_lines("p", t, strlen(t), true, collect_line,
+	    out, &e), KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(e.msg,
+	    "p:1: file ends inside a '\\' continuation");
+}
+
+static int
+setup(void)
+{
+	return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void)
+{
+	char cmd[300];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("common", setup, teardown);
+	CU_add_test(s, "error model", test_error_model);
+	CU_add_test(s, "secret names", test_names);
+	CU_add_test(s, "durations", test_durations);
+	CU_add_test(s, "numbers", test_numbers);
+	CU_add_test(s, "safe_open", test_safe_open);
+	CU_add_test(s, "atomic write", test_atomic_write);
+	CU_add_test(s, "keyward.conf", test_config);
+	CU_add_test(s, "text lines", test_text_lines);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,3 @@
+/* vault.c - placeholder until the vault lands */
+#include "config.h"
+#include "vault.h"
