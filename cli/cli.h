@@ -84,5 +84,23 @@ int cmd_rotate(struct cli *c, int argc, char **argv);
 int cmd_rm(struct cli *c, int argc, char **argv);
 int cmd_list(struct cli *c, int argc, char **argv);
 int cmd_check(struct cli *c, int argc, char **argv);
+int cmd_rollback(struct cli *c, int argc, char **argv);
+int cmd_explain(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_get(struct cli *c, int argc, char **argv);
+int cmd_env(struct cli *c, int argc, char **argv);
+int cmd_ls(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
+int cmd_audit_hash(struct cli *c, int argc, char **argv);
+
+/*
+ * Policy part of 'keyward check' (cmd_policy.c): validates the policy,
+ * prints warnings (over-broad rules, secrets not in the vault v, rules that
+ * never match) to stdout as "file:line: warning: ...". Adds to *warnings;
+ * returns 0 or a KW_E* code with e set when the policy does not load.
+ */
+struct kw_vault;
+int cli_check_policy(struct cli *c, struct kw_vault *v, unsigned *warnings,
+    struct kw_error *e);
 
 #endif /* KW_CLI_H */

@@ -46,6 +46,43 @@ static const struct cli_cmd commands[] = {
 	  "integrity of every vault record (like sshd -t). Exits 0 when all is\n"
 	  "well, 1 otherwise; every problem is printed as file:line: what.\n",
 	  true },
+	{ "rollback", cmd_rollback, "NAME",
+	  "make the previous version of a secret current again",
+	  "Makes the previous version of NAME current again.\n", true },
+	{ "explain", cmd_explain,
+	  "--user U [--service S] [--tty T] [--rhost H] [--exe PATH] [--at TIME]",
+	  "show the policy decision and grants for a request",
+	  "Evaluates the policy for the request and prints the decision, every\n"
+	  "rule that matched (file:line) and each granted secret with its\n"
+	  "effective TTL and scope.\n", true },
+	{ "run", cmd_run, "--user U [--service S] [--] CMD [ARGS...]",
+	  "start an agent under a PAM session (the trusted launcher)",
+	  "Opens a PAM transaction on service S (default keyward-agent) for\n"
+	  "user U, runs account, setcred and session, starts CMD as U with a\n"
+	  "clean environment, forwards signals, waits, closes the session and\n"
+	  "exits with CMD's status.\n", true },
+	{ "get", cmd_get, "[-n] NAME",
+	  "print a secret this session holds (agents)",
+	  "Prints the value of the keyward secret NAME held in this process's\n"
+	  "keyrings, with no trailing newline (-n adds one).\n", false },
+	{ "env", cmd_env, "VAR=NAME... -- CMD [ARGS...]",
+	  "run CMD with secrets in environment variables (agents)",
+	  "Executes CMD with each VAR set to the value of secret NAME. The\n"
+	  "values then live in CMD's environment: prefer 'keyward get'.\n",
+	  false },
+	{ "ls", cmd_ls, "",
+	  "list the keyward secrets this process holds (agents)",
+	  "Lists the keyward secrets in this process's keyrings with their\n"
+	  "serials and expiry. Never prints a value.\n", false },
+	{ "audit", cmd_audit,
+	  "[--since T] [--until T] [--secret NAME] [--user U] [--format text|json|csv] [--input FILE]",
+	  "who read which secret, when, with which program (auditors)",
+	  "Reads the audit logs and prints one line per secret access, joining\n"
+	  "kernel keyctl records to secrets through delivery serials.\n", true },
+	{ "audit-hash", cmd_audit_hash, "[--secret NAME]",
+	  "fingerprint a value from stdin (or a vault secret) as fp= shows it",
+	  "Prints the fp= fingerprint of a value read from standard input, or\n"
+	  "of every kept version of a vault secret with --secret.\n", true },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

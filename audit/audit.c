@@ -1,0 +1,2 @@
+/* audit.c - TEMPORARY placeholder: the owner replaces this file */
+#include "config.h"

@@ -1,0 +1,17 @@
+/* cmd_audit.c - TEMPORARY placeholder: the owner replaces this file */
+#include "config.h"
+#include "cli.h"
+int
+cmd_audit(struct cli *c, int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	cli_errorf(c, "not implemented yet");
+	return KW_EXIT_FAIL;
+}
+int
+cmd_audit_hash(struct cli *c, int argc, char **argv)
+{
+	(void)argc; (void)argv;
+	cli_errorf(c, "not implemented yet");
+	return KW_EXIT_FAIL;
+}

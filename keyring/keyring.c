@@ -1,0 +1,2 @@
+/* keyring.c - TEMPORARY placeholder: the owner replaces this file */
+#include "config.h"

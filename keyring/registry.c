@@ -1,0 +1,2 @@
+/* registry.c - TEMPORARY placeholder: the owner replaces this file */
+#include "config.h"
