@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libpam0g-dev libkeyutils-dev keyutils libaudit-dev libauparse-dev auditd
-libssl-dev libcunit1-dev pamtester libcap2-bin util-linux passwd login"
+libssl-dev libcunit1-dev pamtester libcap2-bin util-linux passwd login groff-base"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: must be run as root" >&2
 	exit 1
