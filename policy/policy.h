@@ -1,6 +1,6 @@
 /*
  * policy.h - the policy language of /etc/keyward/policy.conf and
- * policy.d/*.conf (keyward-policy(5)): parsing, evaluation and the
+ * policy.d/NAME.conf (keyward-policy(5)): parsing, evaluation and the
  * resolution of granted secret patterns against the vault.
  *
  * Default deny: a request passes iff some allow rule matches and no deny
@@ -70,10 +70,11 @@ struct kw_decision {
 	size_t n_matched;
 	struct kw_grant_pattern *patterns;
 	size_t n_patterns;
+	bool *matched_deny;		/* per matched rule: a deny rule */
 };
 
 /*
- * Load policy.conf and then policy.d/*.conf in lexical order (files are
+ * Load policy.conf and then policy.d/NAME.conf in lexical order (files are
  * trusted only after kw_safe_open() checks; a missing policy.conf is an
  * empty policy, i.e. deny all). Errors are "file:line: what is wrong".
  */
@@ -112,5 +113,42 @@ int kw_policy_resolve(const struct kw_decision *d, const struct kw_config *cfg,
 
 /* Glob match of name against pattern with '*' and '?'. */
 bool kw_glob_match(const char *pattern, const char *name);
+
+/*
+ * The group names of user for a request: the primary group and every
+ * supplementary group (getpwnam_r, getgrouplist, getgrgid_r), without
+ * duplicates; a group without a name appears as its decimal gid. An
+ * unknown user is KW_ENOTFOUND. Free with kw_request_groups_free().
+ */
+int kw_request_groups(const char *user, char ***names, size_t *n,
+    struct kw_error *e);
+
+/* Free what kw_request_groups() returned. NULL-safe. */
+void kw_request_groups_free(char **names, size_t n);
+
+/*
+ * SHA-256 of the file an executable path names, streamed through EVP, as
+ * 64 lowercase hex digits and a NUL. The path is resolved with realpath(3)
+ * first (symbolic links are followed on purpose: the hash is of what would
+ * run); it must be a regular file.
+ */
+int kw_sha256_file(const char *path, char hex[65], struct kw_error *e);
+
+/*
+ * Warnings of a loaded policy for 'keyward check': over-broad rules (an
+ * allow without any matcher, secrets=*), secrets not in the vault v (when
+ * v is not NULL), and rules that can never match (exe=/exe_sha256= without
+ * a trusted launcher among their services, users or groups that do not
+ * exist, ttl= over max_ttl). warn(where, message, arg) is called once per
+ * warning, where being the rule's file:line. Returns 0 or a KW_E* code
+ * (a vault that cannot be read).
+ */
+int kw_policy_lint(const struct kw_policy *p, const struct kw_config *cfg,
+    struct kw_vault *v,
+    void (*warn)(const char *where, const char *msg, void *arg), void *arg,
+    struct kw_error *e);
+
+/* Number of rules of a policy. */
+size_t kw_policy_count(const struct kw_policy *p);
 
 #endif /* KW_POLICY_H */

@@ -87,7 +87,7 @@ KW_TMP=$(mktemp -d "${TMPDIR:-/tmp}/kw-test.XXXXXX")
 chmod 700 "$KW_TMP"
 at_exit "rm -rf '$KW_TMP'"
 trap 'kw_run_cleanups' EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # new_root: a fresh staging root with 'keyward init' done; sets KW_ROOT
 # and defines kw (keyward against that root).
