@@ -1,2 +1,438 @@
-/* audit.c - TEMPORARY placeholder: the owner replaces this file */
+/*
+ * audit.c - keyward's own records in the Linux audit subsystem
+ * (keyward-audit(7)): formatting, writing and checking that the kernel
+ * kept them; the readiness checks of audit=required; value fingerprints.
+ *
+ * A struct kw_audit owns one libaudit netlink fd. libaudit's fd is not
+ * thread-safe (replies to one thread's requests would be read by another):
+ * use one struct kw_audit per thread and never share it.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <libaudit.h>
+#include <stdarg.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "audit_impl.h"
+#include "kw_util.h"
+
+struct kw_audit {
+	int fd;			/* libaudit netlink socket, -1 = none */
+	int open_errno;		/* why audit_open() failed */
+	enum kw_audit_mode mode;
+};
+
+static const char *const op_names[] = {
+	[KW_OP_GATE] = "keyward-gate",
+	[KW_OP_DELIVER] = "keyward-deliver",
+	[KW_OP_READ] = "keyward-read",
+	[KW_OP_UPDATE] = "keyward-update",
+	[KW_OP_REVOKE] = "keyward-revoke",
+	[KW_OP_DENY] = "keyward-deny",
+	[KW_OP_VAULT] = "keyward-vault",
+};
+
+/* The op name of op, or "keyward-unknown". */
+const char *
+kw_audit_op_name(enum kw_audit_op op)
+{
+	if ((unsigned)op >= sizeof(op_names) / sizeof(op_names[0]) ||
+	    op_names[op] == NULL)
+		return "keyward-unknown";
+	return op_names[op];
+}
+
+/* True for the errnos that mean "this kernel has no audit for us". */
+bool
+kw_audit_errno_is_absent(int errnum)
+{
+	return errnum == EINVAL || errnum == EPROTONOSUPPORT ||
+	    errnum == EAFNOSUPPORT || errnum == ECONNREFUSED;
+}
+
+/* Open a connection; in best-effort mode a failed open is not an error. */
+int
+kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
+    struct kw_error *e)
+{
+	struct kw_audit *a;
+	int err;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	a->mode = mode;
+	/* libaudit must not print to our stderr or syslog: we report */
+	set_aumessage_mode(MSG_QUIET, DBG_NO);
+	errno = 0;
+	a->fd = audit_open();
+	if (a->fd < 0) {
+		err = errno != 0 ? errno : EIO;
+		a->open_errno = err;
+		if (mode == KW_AUDIT_REQUIRED || !kw_audit_errno_is_absent(err)) {
+			free(a);
+			return kw_fail_errno(e, KW_EAUDIT, err,
+			    "cannot open the kernel audit connection");
+		}
+	}
+	*out = a;
+	return 0;
+}
+
+/* Close and free. */
+void
+kw_audit_close(struct kw_audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->fd >= 0)
+		audit_close(a->fd);
+	free(a);
+}
+
+/* audit=required readiness. */
+int
+kw_audit_ready(struct kw_audit *a, struct kw_error *e)
+{
+	struct kw_audit_status st;
+	bool loaded;
+	int err, rc;
+
+	if (a == NULL || a->fd < 0)
+		return kw_fail_errno(e, KW_EAUDIT, a != NULL ? a->open_errno :
+		    EBADF, "audit unavailable: no kernel audit connection");
+	if ((rc = kw_audit_get_status(a->fd, &st, &err, e)) != 0)
+		return kw_error_prefix(e, "audit unavailable");
+	if (st.enabled == 0)
+		return kw_fail(e, KW_EAUDIT, "audit unavailable: the kernel "
+		    "audit subsystem is disabled (auditctl -e 0)");
+	if (st.pid == 0)
+		return kw_fail(e, KW_EAUDIT, "audit unavailable: no audit "
+		    "daemon is running (start auditd)");
+	if ((rc = kw_audit_read_rule_loaded(a->fd, &loaded, &err, e)) != 0)
+		return kw_error_prefix(e, "audit unavailable");
+	if (!loaded)
+		return kw_fail(e, KW_EAUDIT, "audit unavailable: keyward's "
+		    "keyctl read rule (-k keyward) is not loaded in the kernel "
+		    "(install keyward.rules in /etc/audit/rules.d and run "
+		    "augenrules --load)");
+	return 0;
+}
+
+/*
+ * Append " name=value" to buf (size bytes, NUL-terminated, *len used),
+ * value encoded with audit_encode_nv_string (quoted, or hex when it holds
+ * blanks, quotes or control characters). Returns 0 or KW_ETOOBIG/ENOMEM.
+ */
+static int
+append_encoded(char *buf, size_t size, size_t *len, const char *name,
+    const char *value, struct kw_error *e)
+{
+	char *enc;
+	int n;
+
+	if ((enc = audit_encode_nv_string(name, value, 0)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory encoding %s=", name);
+	n = snprintf(buf + *len, size - *len, "%s%s", *len > 0 ? " " : "",
+	    enc);
+	free(enc);
+	if (n < 0 || (size_t)n >= size - *len)
+		return kw_fail(e, KW_ETOOBIG, "audit record too long at %s=",
+		    name);
+	*len += (size_t)n;
+	return 0;
+}
+
+/* Append " name=value" with a plain (never encoded) value. */
+static int
+append_plain(char *buf, size_t size, size_t *len, const char *name,
+    const char *value, struct kw_error *e)
+{
+	int n;
+
+	n = snprintf(buf + *len, size - *len, "%s%s=%s", *len > 0 ? " " : "",
+	    name, value);
+	if (n < 0 || (size_t)n >= size - *len)
+		return kw_fail(e, KW_ETOOBIG, "audit record too long at %s=",
+		    name);
+	*len += (size_t)n;
+	return 0;
+}
+
+/* True when s is 1..64 characters of [a-z0-9] (fp=, scope words). */
+static bool
+plain_word(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9')))
+			return false;
+	return i > 0 && i <= 64;
+}
+
+/* Format the keyward part of a record (op= ... acct=). */
+int
+kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
+    struct kw_error *e)
+{
+	char num[32];
+	size_t len = 0;
+	int rc;
+
+	if (size == 0)
+		return kw_fail(e, KW_EINTERNAL, "kw_audit_format: no buffer");
+	buf[0] = '\0';
+	if ((unsigned)r->op >= sizeof(op_names) / sizeof(op_names[0]))
+		return kw_fail(e, KW_EINTERNAL, "audit: unknown op %d",
+		    (int)r->op);
+	if ((rc = append_plain(buf, size, &len, "op", kw_audit_op_name(r->op),
+	    e)) != 0)
+		goto out;
+	if (r->secret != NULL && (rc = append_encoded(buf, size, &len,
+	    "kw_secret", r->secret, e)) != 0)
+		goto out;
+	if (r->version != 0) {
+		snprintf(num, sizeof(num), "%u", (unsigned)r->version);
+		if ((rc = append_plain(buf, size, &len, "kw_version", num,
+		    e)) != 0)
+			goto out;
+	}
+	if (r->fp != NULL) {
+		if (strlen(r->fp) != KW_FP_HEX_LEN || !plain_word(r->fp)) {
+			rc = kw_fail(e, KW_EINTERNAL, "audit: malformed fp");
+			goto out;
+		}
+		if ((rc = append_plain(buf, size, &len, "fp", r->fp, e)) != 0)
+			goto out;
+	}
+	if (r->serial != 0) {
+		snprintf(num, sizeof(num), "%ld", (long)r->serial);
+		if ((rc = append_plain(buf, size, &len, "kw_serial", num,
+		    e)) != 0)
+			goto out;
+	}
+	if (r->scope != NULL) {
+		rc = plain_word(r->scope) ? append_plain(buf, size, &len,
+		    "kw_scope", r->scope, e) : append_encoded(buf, size, &len,
+		    "kw_scope", r->scope, e);
+		if (rc != 0)
+			goto out;
+	}
+	if (r->ttl != 0) {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->ttl);
+		if ((rc = append_plain(buf, size, &len, "kw_ttl", num, e)) != 0)
+			goto out;
+	}
+	if (r->rule != NULL && (rc = append_encoded(buf, size, &len,
+	    "kw_rule", r->rule, e)) != 0)
+		goto out;
+	if (r->session != NULL && (rc = append_encoded(buf, size, &len,
+	    "kw_session", r->session, e)) != 0)
+		goto out;
+	if (r->acct != NULL && (rc = append_encoded(buf, size, &len, "acct",
+	    r->acct, e)) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		buf[0] = '\0';
+	return rc;
+}
+
+/*
+ * A host or terminal string fit for libaudit's unencoded fields: printable
+ * ASCII without blanks or quotes, else NULL (libaudit writes "?").
+ */
+static const char *
+safe_field(const char *s)
+{
+	const unsigned char *p;
+
+	if (s == NULL || *s == '\0' || strlen(s) > 255)
+		return NULL;
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p <= 0x20 || *p >= 0x7f || *p == '"' || *p == '\'')
+			return NULL;
+	return s;
+}
+
+/* Classify a failed write: KW_EAUDIT when the mode tolerates it. */
+static int
+write_failed(struct kw_audit *a, int errnum, struct kw_error *e,
+    const char *what)
+{
+	int code = KW_EAUDIT;
+
+	/* best-effort tolerates "no kernel audit here"; nothing else */
+	if (a->mode == KW_AUDIT_BEST_EFFORT && !kw_audit_errno_is_absent(errnum))
+		code = KW_ESYSTEM;
+	if (errnum == EPERM)
+		return kw_fail(e, code, "%s: not permitted (no "
+		    "CAP_AUDIT_WRITE)", what);
+	if (errnum == ECONNREFUSED)
+		return kw_fail(e, code, "%s: the kernel audit subsystem "
+		    "refused the connection (a container or user namespace?)",
+		    what);
+	return kw_fail_errno(e, code, errnum, "%s", what);
+}
+
+/*
+ * An audit state that loses records (disabled, no daemon, lost counter
+ * moved): KW_EAUDIT in every mode (best-effort logs it and goes on).
+ */
+static int
+state_failed(struct kw_error *e, const char *fmt, ...)
+{
+	char m[KW_ERROR_MSG_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m, sizeof(m), fmt, ap);
+	va_end(ap);
+	return kw_fail(e, KW_EAUDIT, "%s", m);
+}
+
+/* Write one record and check, as far as the kernel tells, it was kept. */
+int
+kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
+    struct kw_error *e)
+{
+	struct kw_audit_status before, after;
+	char msg[2048];
+	const char *host, *addr;
+	int type, ret, err, rc;
+	bool checked = false;
+
+	if (a == NULL)
+		return kw_fail(e, KW_EAUDIT, "audit record %s not written: no "
+		    "audit connection", r != NULL ? kw_audit_op_name(r->op) :
+		    "?");
+	if ((rc = kw_audit_format(r, msg, sizeof(msg), e)) != 0)
+		return rc;
+	if (a->fd < 0)
+		return write_failed(a, a->open_errno, e,
+		    "audit record not written: no kernel audit connection");
+	type = r->op == KW_OP_GATE ? AUDIT_USER_ACCT : AUDIT_CRYPTO_KEY_USER;
+	/*
+	 * The kernel drops user records silently while audit is disabled
+	 * and keeps them only in the kernel log without a daemon: look
+	 * before and after, and compare the lost counter. Without
+	 * CAP_AUDIT_CONTROL (an agent's keyward get) the status cannot be
+	 * read: that is fatal only in required mode.
+	 */
+	rc = kw_audit_get_status(a->fd, &before, &err, e);
+	if (rc == 0) {
+		checked = true;
+		if (before.enabled == 0)
+			return state_failed(e, "audit record not written: "
+			    "the kernel audit subsystem is disabled");
+		if (before.pid == 0 && a->mode == KW_AUDIT_REQUIRED)
+			return state_failed(e, "audit record not written: "
+			    "no audit daemon is running");
+	} else if (a->mode == KW_AUDIT_REQUIRED) {
+		return kw_error_prefix(e, "audit record not written");
+	} else if (!kw_audit_errno_is_absent(err) && err != EPERM) {
+		return write_failed(a, err, e, "audit status");
+	}
+	host = safe_field(r->hostname);
+	addr = safe_field(r->addr);
+	if (host != NULL && addr == NULL)
+		addr = "?";	/* never let libaudit resolve names */
+	errno = 0;
+	ret = audit_log_user_message(a->fd, type, msg, host, addr,
+	    safe_field(r->tty), r->success ? 1 : 0);
+	if (ret <= 0) {
+		/* libaudit returns 0 for ECONNREFUSED and for EPERM when not
+		 * root: both are failures here */
+		err = ret < 0 ? -ret : errno;
+		if (err == 0)
+			err = EIO;
+		return write_failed(a, err, e, "audit record not written");
+	}
+	if (!checked)
+		return 0;
+	if ((rc = kw_audit_get_status(a->fd, &after, &err, e)) != 0)
+		return a->mode == KW_AUDIT_REQUIRED ? kw_error_prefix(e,
+		    "audit record not confirmed") : write_failed(a, err, e,
+		    "audit record not confirmed");
+	if (after.enabled == 0 || after.pid == 0)
+		return state_failed(e, "audit record not kept: audit was "
+		    "disabled or its daemon stopped");
+	if (after.lost != before.lost)
+		return state_failed(e, "audit record may be lost: the "
+		    "kernel's lost counter went from %u to %u", before.lost,
+		    after.lost);
+	return 0;
+}
+
+/* True when rc from kw_audit_emit()/ready() must refuse the operation. */
+bool
+kw_audit_fatal(const struct kw_audit *a, int rc)
+{
+	if (rc == 0)
+		return false;
+	if (a == NULL || a->mode == KW_AUDIT_REQUIRED)
+		return true;
+	return rc != KW_EAUDIT;
+}
+
+/* Load the per-install audit key. */
+int
+kw_audit_key_load(const char *path, unsigned char key[KW_AUDIT_KEY_LEN],
+    struct kw_error *e)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	memset(key, 0, KW_AUDIT_KEY_LEN);
+	rc = kw_read_file(path, KW_SAFE_SECRET, KW_AUDIT_KEY_LEN + 1, &buf,
+	    &len, e);
+	if (rc != 0)
+		return rc;
+	if (len != KW_AUDIT_KEY_LEN) {
+		rc = kw_fail(e, KW_EINVAL, "%s: audit key must be exactly %d "
+		    "bytes, not %zu", path, KW_AUDIT_KEY_LEN, len);
+		goto out;
+	}
+	memcpy(key, buf, KW_AUDIT_KEY_LEN);
+	rc = 0;
+out:
+	kw_freezero(buf, len + 1);
+	return rc;
+}
+
+/* fp = first 16 hex digits of HMAC-SHA256(key, value). */
+int
+kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
+    size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	int i;
+
+	memset(out, 0, KW_FP_HEX_LEN + 1);
+	if (HMAC(EVP_sha256(), key, KW_AUDIT_KEY_LEN,
+	    len > 0 ? value : (const void *)"", len, md, &mdlen) == NULL ||
+	    mdlen < KW_FP_HEX_LEN / 2) {
+		kw_wipe(md, sizeof(md));
+		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 failed");
+	}
+	for (i = 0; i < KW_FP_HEX_LEN / 2; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[KW_FP_HEX_LEN] = '\0';
+	kw_wipe(md, sizeof(md));
+	return 0;
+}

@@ -73,10 +73,42 @@ void kw_audit_close(struct kw_audit *a);
 int kw_audit_ready(struct kw_audit *a, struct kw_error *e);
 
 /*
- * Write one record. Returns KW_EAUDIT when it could not be written (in
- * best-effort mode the caller logs and goes on).
+ * Write one record (AUDIT_USER_ACCT for KW_OP_GATE, AUDIT_CRYPTO_KEY_USER
+ * otherwise) and check the kernel kept it: the audit status is read before
+ * and after (enabled, daemon pid, lost counter), because a return > 0 from
+ * libaudit is no proof. Without CAP_AUDIT_CONTROL the status cannot be
+ * read; that is an error in required mode only.
+ *
+ * Returns 0, or KW_EAUDIT when the record could not be written or
+ * confirmed (in best-effort mode the caller logs and goes on), or another
+ * code (KW_ESYSTEM: e.g. EPERM, ENOBUFS) for a failure that must refuse
+ * the operation in every mode. kw_audit_fatal() makes that decision.
  */
 int kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
+    struct kw_error *e);
+
+/*
+ * True when rc, returned by kw_audit_emit() or kw_audit_ready() on a, must
+ * refuse the operation: any failure in required mode; in best-effort mode
+ * any failure but KW_EAUDIT (no kernel audit here, audit disabled, record
+ * lost). NULL a counts as required.
+ */
+bool kw_audit_fatal(const struct kw_audit *a, int rc);
+
+/*
+ * True for the errnos meaning "no kernel audit for this process" (EINVAL,
+ * EPROTONOSUPPORT, EAFNOSUPPORT, ECONNREFUSED): a configured decision.
+ */
+bool kw_audit_errno_is_absent(int errnum);
+
+/*
+ * Format the keyward part of a record, "op=... kw_secret=... acct=...",
+ * into buf (size bytes): the fields of r that are set, in the documented
+ * order, untrusted strings encoded with audit_encode_nv_string. libaudit
+ * appends exe= hostname= addr= terminal= res=. Used by kw_audit_emit();
+ * exposed for the tests.
+ */
+int kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
     struct kw_error *e);
 
 /* Load the per-install audit key (KW_SAFE_SECRET, exactly 32 bytes). */

@@ -1,0 +1,131 @@
+/*
+ * kw_read.c - the agent's read path (see kw_read.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <keyutils.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+
+#include "kw_read.h"
+
+#define KWR_FIRST_READ 4096	/* most API keys fit: one system call */
+
+/* Wipe n bytes at p so that the compiler keeps it. */
+static void
+wipe(void *p, size_t n)
+{
+	if (p == NULL || n == 0)
+		return;
+#ifdef HAVE_EXPLICIT_BZERO
+	explicit_bzero(p, n);
+#else
+	{
+		volatile unsigned char *v = p;
+
+		while (n-- > 0)
+			*v++ = 0;
+	}
+#endif
+}
+
+/* Valid secret name? */
+int
+kwr_name_ok(const char *name)
+{
+	size_t i;
+	char c;
+
+	if (name == NULL || name[0] == '\0')
+		return 0;
+	for (i = 0; name[i] != '\0'; i++) {
+		c = name[i];
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9'))
+			continue;
+		if (i > 0 && (c == '.' || c == '_' || c == '-'))
+			continue;
+		return 0;
+	}
+	return i <= KWR_NAME_MAX;
+}
+
+/* Find keyward:name among the keys this process possesses. */
+int32_t
+kwr_find(const char *name)
+{
+	char desc[sizeof(KWR_PREFIX) + KWR_NAME_MAX];
+	long id;
+	int err;
+
+	if (!kwr_name_ok(name))
+		return -EINVAL;
+	snprintf(desc, sizeof(desc), "%s%s", KWR_PREFIX, name);
+	/* KEYCTL_SEARCH is not audited; only the read is */
+	id = keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", desc, 0);
+	if (id > 0)
+		return (int32_t)id;
+	err = errno;
+	if (err == ENOKEY) {
+		id = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
+		if (id > 0)
+			return (int32_t)id;
+		if (errno != ENOKEY)
+			err = errno;
+	}
+	return -(err != 0 ? err : ENOKEY);
+}
+
+/* Read key serial into a heap buffer. */
+int
+kwr_read(int32_t serial, unsigned char **buf, size_t *len)
+{
+	unsigned char *b = NULL;
+	size_t cap = KWR_FIRST_READ;
+	long n;
+	int err;
+
+	*buf = NULL;
+	*len = 0;
+	for (;;) {
+		if ((b = malloc(cap + 1)) == NULL)
+			return -ENOMEM;
+		n = keyctl_read(serial, (char *)b, cap);
+		if (n < 0) {
+			err = errno;
+			free(b);
+			return -(err != 0 ? err : EIO);
+		}
+		if ((size_t)n <= cap)
+			break;
+		/* bigger than the buffer: the kernel copied nothing */
+		free(b);
+		if (n > KWR_VALUE_MAX + 1)
+			return -EFBIG;
+		cap = (size_t)n;
+	}
+	wipe(b + n, cap + 1 - (size_t)n);
+	*buf = b;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Wipe and free. */
+void
+kwr_free(unsigned char *buf, size_t len)
+{
+	if (buf == NULL)
+		return;
+	wipe(buf, len);
+	free(buf);
+}
+
+/* No core dumps of secret bytes. */
+void
+kwr_no_dump(void)
+{
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}

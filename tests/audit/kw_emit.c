@@ -1,0 +1,85 @@
+/*
+ * kw_emit.c - test helper: write one keyward record through the core
+ * (kw_audit_emit), or check readiness, and say what happened.
+ *
+ *   kw_emit [-b] ready
+ *   kw_emit [-b] OP SECRET SERIAL ACCT success|failed [VERSION]
+ *
+ * -b: best-effort mode (default required). Exit 0 when the record was
+ * written (or audit is ready), 1 when refused (the message on stderr,
+ * "fatal" or "tolerable" after it), 2 on bad usage.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "kw_util.h"
+
+static const struct { const char *name; enum kw_audit_op op; } ops[] = {
+	{ "gate", KW_OP_GATE }, { "deliver", KW_OP_DELIVER },
+	{ "read", KW_OP_READ }, { "update", KW_OP_UPDATE },
+	{ "revoke", KW_OP_REVOKE }, { "deny", KW_OP_DENY },
+	{ "vault", KW_OP_VAULT },
+};
+
+int
+main(int argc, char **argv)
+{
+	enum kw_audit_mode mode = KW_AUDIT_REQUIRED;
+	struct kw_audit *a = NULL;
+	struct kw_audit_rec r;
+	struct kw_error e;
+	uint64_t n;
+	size_t i;
+	int rc;
+
+	kw_error_clear(&e);
+	if (argc > 1 && strcmp(argv[1], "-b") == 0) {
+		mode = KW_AUDIT_BEST_EFFORT;
+		argv++;
+		argc--;
+	}
+	if (argc < 2)
+		return 2;
+	if ((rc = kw_audit_open(mode, &a, &e)) != 0) {
+		fprintf(stderr, "kw_emit: %s (fatal)\n", kw_error_text(&e));
+		return 1;
+	}
+	if (strcmp(argv[1], "ready") == 0) {
+		rc = kw_audit_ready(a, &e);
+	} else {
+		if (argc < 6)
+			return 2;
+		memset(&r, 0, sizeof(r));
+		for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+			if (strcmp(ops[i].name, argv[1]) == 0)
+				break;
+		if (i == sizeof(ops) / sizeof(ops[0]))
+			return 2;
+		r.op = ops[i].op;
+		r.secret = argv[2];
+		if (kw_parse_u64(argv[3], 0, INT32_MAX, &n, &e) != 0)
+			return 2;
+		r.serial = (int32_t)n;
+		r.acct = argv[4];
+		r.success = strcmp(argv[5], "success") == 0;
+		if (argc > 6 && kw_parse_u64(argv[6], 0, UINT32_MAX, &n,
+		    &e) == 0)
+			r.version = (uint32_t)n;
+		if (r.op == KW_OP_DELIVER) {
+			r.scope = "session";
+			r.ttl = 3600;
+			r.rule = "/etc/keyward/policy.conf:1";
+			r.session = "test";
+		}
+		rc = kw_audit_emit(a, &r, &e);
+	}
+	if (rc != 0)
+		fprintf(stderr, "kw_emit: %s (%s)\n", kw_error_text(&e),
+		    kw_audit_fatal(a, rc) ? "fatal" : "tolerable");
+	kw_audit_close(a);
+	return rc == 0 ? 0 : 1;
+}
