@@ -180,7 +180,7 @@ main(int argc, char **argv)
 		cli_errorf(&c, "%s: must be run as root", cmd->name);
 		return KW_EXIT_FAIL;
 	}
-	optind = 1;	/* reset getopt for the subcommand */
+	optind = 0;	/* reinitialise getopt (permuting) for the subcommand */
 	rc = cmd->fn(&c, argc, argv);
 	if (c.cfg_loaded)
 		kw_config_free(&c.cfg);

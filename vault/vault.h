@@ -5,8 +5,10 @@
  * version bound as AAD; an authenticated header and index (per-entry MACs
  * bound to the file's generation, position and count) so that flipped bits,
  * swapped, reordered, removed and replayed records are detected. Looking
- * one secret up touches O(log n) index entries and decrypts only that
- * secret; kw_vault_verify() checks everything.
+ * one secret up reads the header, a small fence of names and a bucket of
+ * at most 64 names, authenticates the entry found (or the two neighbours
+ * that prove an absence) and decrypts only that secret: the cost does not
+ * grow with the vault. kw_vault_verify() checks everything.
  *
  * Readers need no lock (writers replace the file by rename). Writers take
  * an exclusive flock on "<vault>.lock" for the whole read-modify-write.
@@ -116,6 +118,7 @@ int kw_vault_add(struct kw_vault *v, const char *name,
     struct kw_error *e);
 int kw_vault_rotate(struct kw_vault *v, const char *name,
     const unsigned char *value, size_t len, struct kw_error *e);
+/* rollback swaps current and previous (KW_ENOTFOUND without a previous) */
 int kw_vault_rollback(struct kw_vault *v, const char *name,
     struct kw_error *e);
 int kw_vault_remove(struct kw_vault *v, const char *name,
@@ -123,5 +126,8 @@ int kw_vault_remove(struct kw_vault *v, const char *name,
 
 /* Write the changed vault atomically (temp, fsync, rename, fsync dir). */
 int kw_vault_commit(struct kw_vault *v, struct kw_error *e);
+
+/* The path a vault was opened with (for messages). */
+const char *kw_vault_path(const struct kw_vault *v);
 
 #endif /* KW_VAULT_H */
