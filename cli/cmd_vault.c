@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cli.h"
 #include "kw_util.h"
 #include "vault.h"
@@ -249,12 +250,52 @@ struct change {
 };
 
 /*
+ * Write the keyward-vault record of a change (success) or of a change that
+ * could not be committed (failure). The fingerprint of a new value is
+ * computed under the audit key. Returns 0, or the error that must refuse
+ * the change (kw_audit_fatal()); a best-effort failure is printed as a
+ * warning and the change goes on.
+ */
+static int
+audit_vault_change(struct cli *c, struct kw_audit *a,
+    const struct change *ch, uint32_t version, bool success,
+    struct kw_error *e)
+{
+	unsigned char akey[KW_AUDIT_KEY_LEN];
+	struct kw_audit_rec r;
+	char fp[KW_FP_HEX_LEN + 1];
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.op = KW_OP_VAULT;
+	r.secret = ch->name;
+	r.version = version;
+	r.success = success;
+	if (ch->value != NULL) {
+		if ((rc = kw_audit_key_load(c->cfg.audit_key, akey, e)) != 0 ||
+		    (rc = kw_audit_fp(akey, ch->value, ch->len, fp, e)) != 0) {
+			kw_wipe(akey, sizeof(akey));
+			return rc;
+		}
+		kw_wipe(akey, sizeof(akey));
+		r.fp = fp;
+	}
+	rc = kw_audit_emit(a, &r, e);
+	if (rc != 0 && !kw_audit_fatal(a, rc)) {
+		cli_errorf(c, "warning: audit record not written (audit = "
+		    "best-effort): %s", kw_error_text(e));
+		kw_error_clear(e);
+		rc = 0;
+	}
+	return rc;
+}
+
+/*
  * Make one change: load the master key, open the vault locked, apply,
- * commit, report. Returns an exit code. The keyward-vault audit record of
- * the change belongs between the change and kw_vault_commit(): in
- * audit=required mode a record that cannot be written must refuse the
- * change before it is committed. 'before' and 'after' hold what it needs
- * (name, versions).
+ * write the keyward-vault audit record, commit, report. Returns an exit
+ * code. The record is written before the commit so that in audit=required
+ * mode a record that cannot be written refuses the change; a commit that
+ * then fails is recorded again with res=failed.
  */
 static int
 vault_change(struct cli *c, const struct change *ch)
@@ -265,13 +306,15 @@ vault_change(struct cli *c, const struct change *ch)
 	unsigned char key[KW_MASTER_KEY_LEN];
 	struct kw_secret_info before, after;
 	struct kw_vault *v = NULL;
-	struct kw_error e;
+	struct kw_audit *a = NULL;
+	struct kw_error e, e2;
 	int rc;
 
 	kw_error_clear(&e);
 	memset(&before, 0, sizeof(before));
 	memset(&after, 0, sizeof(after));
 	if ((rc = cli_load_config(c, &e)) != 0 ||
+	    (rc = kw_audit_open(c->cfg.audit, &a, &e)) != 0 ||
 	    (rc = kw_master_key_load(c->cfg.master_key, key, &e)) != 0 ||
 	    (rc = kw_vault_open_locked(c->cfg.vault, key, &v, &e)) != 0)
 		goto out;
@@ -298,9 +341,14 @@ vault_change(struct cli *c, const struct change *ch)
 	if (ch->op != CHANGE_REMOVE &&
 	    (rc = kw_vault_info(v, ch->name, &after, &e)) != 0)
 		goto out;
-	/* (audit: the keyward-vault record of this change goes here) */
-	if ((rc = kw_vault_commit(v, &e)) != 0)
+	if ((rc = audit_vault_change(c, a, ch, ch->op == CHANGE_REMOVE ?
+	    before.version : after.version, true, &e)) != 0)
 		goto out;
+	if ((rc = kw_vault_commit(v, &e)) != 0) {
+		(void)audit_vault_change(c, a, ch, ch->op == CHANGE_REMOVE ?
+		    before.version : after.version, false, &e2);
+		goto out;
+	}
 	if (ch->op == CHANGE_REMOVE)
 		printf("%s %s (version %u and %u older)\n", verbs[ch->op],
 		    ch->name, before.version, before.prev_version != 0 ? 1 : 0);
@@ -311,6 +359,7 @@ vault_change(struct cli *c, const struct change *ch)
 out:
 	kw_wipe(key, sizeof(key));
 	kw_vault_close(v);
+	kw_audit_close(a);
 	return rc != 0 ? cli_fail(c, &e) : KW_EXIT_OK;
 }
 
