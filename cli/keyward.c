@@ -4,7 +4,9 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,14 +14,31 @@
 
 #include "cli.h"
 
+/*
+ * Two programs are built from this file. keyward-admin has every command.
+ * keyward (KW_FRONT) is the lean front that agents run: it carries only the
+ * agent commands (get, env, ls), so it starts as fast as keyctl(1) without
+ * loading libcrypto, PAM or libauparse, and it execs keyward-admin for
+ * everything else.
+ */
+#ifdef KW_FRONT
+#define ADMIN(fn) NULL
+#else
+#define ADMIN(fn) fn
+#endif
+
+#ifndef KW_LIBEXECDIR
+#define KW_LIBEXECDIR "/usr/libexec/keyward"
+#endif
+
 static const struct cli_cmd commands[] = {
-	{ "init", cmd_init, "",
+	{ "init", ADMIN(cmd_init), "",
 	  "create /etc/keyward, the master key and an empty vault",
 	  "Creates the configuration directory with master.key (32 random\n"
 	  "bytes, 0400), audit.key, keyward.conf (commented defaults), an empty\n"
 	  "policy.conf (default deny) and an empty vault. Refuses to overwrite\n"
 	  "anything that exists.\n", true },
-	{ "add", cmd_add,
+	{ "add", ADMIN(cmd_add),
 	  "NAME [--from-file PATH] [--max-ttl DUR] [--rotate-every DUR] [--note TEXT]",
 	  "add a secret; the value is read from stdin or --from-file",
 	  "Adds secret NAME to the vault as version 1. The value is read from\n"
@@ -28,34 +47,34 @@ static const struct cli_cmd commands[] = {
 	  "  --max-ttl DUR       no delivery of this secret lives longer\n"
 	  "  --rotate-every DUR  rotation schedule (list/check report overdue)\n"
 	  "  --note TEXT         a free-form note (not secret)\n", true },
-	{ "rotate", cmd_rotate, "NAME [--from-file PATH]",
+	{ "rotate", ADMIN(cmd_rotate), "NAME [--from-file PATH]",
 	  "store a new version of a secret (from stdin); the previous is kept",
 	  "Stores a new current version of NAME, read from standard input or\n"
 	  "--from-file PATH. The previous version is kept for rollback.\n", true },
-	{ "rm", cmd_rm, "NAME", "remove a secret and all its versions",
+	{ "rm", ADMIN(cmd_rm), "NAME", "remove a secret and all its versions",
 	  "Removes NAME and every version of it from the vault.\n", true },
-	{ "list", cmd_list, "[--json]",
+	{ "list", ADMIN(cmd_list), "[--json]",
 	  "list secrets: names, versions, times, max ttl, rotation state",
 	  "Lists the secrets of the vault with their versions, creation and\n"
 	  "rotation times, max ttl and rotation schedule (due/overdue).\n"
 	  "Never prints a value.\n"
 	  "  --json   one JSON document\n", true },
-	{ "check", cmd_check, "",
+	{ "check", ADMIN(cmd_check), "",
 	  "validate configuration, files, keys and vault integrity",
 	  "Checks keyward.conf, file ownership and modes, the master key and the\n"
 	  "integrity of every vault record (like sshd -t). Exits 0 when all is\n"
 	  "well, 1 otherwise; every problem is printed as file:line: what.\n",
 	  true },
-	{ "rollback", cmd_rollback, "NAME",
+	{ "rollback", ADMIN(cmd_rollback), "NAME",
 	  "make the previous version of a secret current again",
 	  "Makes the previous version of NAME current again.\n", true },
-	{ "explain", cmd_explain,
+	{ "explain", ADMIN(cmd_explain),
 	  "--user U [--service S] [--tty T] [--rhost H] [--exe PATH] [--at TIME]",
 	  "show the policy decision and grants for a request",
 	  "Evaluates the policy for the request and prints the decision, every\n"
 	  "rule that matched (file:line) and each granted secret with its\n"
 	  "effective TTL and scope.\n", true },
-	{ "run", cmd_run, "--user U [--service S] [--] CMD [ARGS...]",
+	{ "run", ADMIN(cmd_run), "--user U [--service S] [--] CMD [ARGS...]",
 	  "start an agent under a PAM session (the trusted launcher)",
 	  "Opens a PAM transaction on service S (default keyward-agent) for\n"
 	  "user U, runs account, setcred and session, starts CMD as U with a\n"
@@ -74,12 +93,12 @@ static const struct cli_cmd commands[] = {
 	  "list the keyward secrets this process holds (agents)",
 	  "Lists the keyward secrets in this process's keyrings with their\n"
 	  "serials and expiry. Never prints a value.\n", false },
-	{ "audit", cmd_audit,
+	{ "audit", ADMIN(cmd_audit),
 	  "[--since T] [--until T] [--secret NAME] [--user U] [--format text|json|csv] [--input FILE]",
 	  "who read which secret, when, with which program (auditors)",
 	  "Reads the audit logs and prints one line per secret access, joining\n"
 	  "kernel keyctl records to secrets through delivery serials.\n", true },
-	{ "audit-hash", cmd_audit_hash, "[--secret NAME]",
+	{ "audit-hash", ADMIN(cmd_audit_hash), "[--secret NAME]",
 	  "fingerprint a value from stdin (or a vault secret) as fp= shows it",
 	  "Prints the fp= fingerprint of a value read from standard input, or\n"
 	  "of every kept version of a vault secret with --secret.\n", true },
@@ -119,6 +138,36 @@ usage(FILE *f)
 	    kw_config_default_path());
 }
 
+/*
+ * Replace this process with keyward-admin, same arguments. The installed
+ * front uses the configured libexec path; a front elsewhere (the build
+ * tree, a staged install) uses the keyward-admin beside it. Returns only
+ * on failure, with an exit code.
+ */
+static int
+exec_admin(struct cli *c, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0) {
+		cli_errorf(c, "cannot find my own executable: %s",
+		    strerror(errno));
+		return KW_EXIT_FAIL;
+	}
+	self[n] = '\0';
+	slash = strrchr(self, '/');
+	*slash = '\0';
+	if (strcmp(self, KW_BINDIR) == 0 || (snprintf(path, sizeof(path),
+	    "%s/keyward-admin", self), access(path, X_OK) != 0))
+		snprintf(path, sizeof(path), "%s/keyward-admin",
+		    KW_LIBEXECDIR);
+	execv(path, argv);
+	cli_errorf(c, "cannot run %s: %s", path, strerror(errno));
+	return KW_EXIT_FAIL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -131,6 +180,7 @@ main(int argc, char **argv)
 	};
 	struct cli c;
 	const struct cli_cmd *cmd;
+	char **all_argv = argv;
 	int ch, rc;
 
 	memset(&c, 0, sizeof(c));
@@ -180,6 +230,8 @@ main(int argc, char **argv)
 		cli_errorf(&c, "%s: must be run as root", cmd->name);
 		return KW_EXIT_FAIL;
 	}
+	if (cmd->fn == NULL)
+		return exec_admin(&c, all_argv);
 	optind = 0;	/* reinitialise getopt (permuting) for the subcommand */
 	rc = cmd->fn(&c, argc, argv);
 	if (c.cfg_loaded)

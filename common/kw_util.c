@@ -16,16 +16,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "kw_util.h"
 
-/* Wipe n bytes at p. */
+/* Wipe n bytes at p (explicit_bzero: never optimised away). */
 void
 kw_wipe(void *p, size_t n)
 {
 	if (p != NULL && n > 0)
-		OPENSSL_cleanse(p, n);
+		explicit_bzero(p, n);
 }
 
 /* Wipe and free. */
@@ -38,11 +36,20 @@ kw_freezero(void *p, size_t n)
 	free(p);
 }
 
-/* Constant-time equality of two n-byte buffers. */
+/*
+ * Constant-time equality of two n-byte buffers: the time depends on n only,
+ * never on where they differ.
+ */
 bool
 kw_ct_equal(const void *a, const void *b, size_t n)
 {
-	return CRYPTO_memcmp(a, b, n) == 0;
+	const volatile unsigned char *x = a, *y = b;
+	unsigned char d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= x[i] ^ y[i];
+	return d == 0;
 }
 
 /* n random bytes from the kernel. */
