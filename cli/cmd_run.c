@@ -1,10 +1,328 @@
-/* cmd_run.c - TEMPORARY placeholder: the owner replaces this file */
+/*
+ * cmd_run.c - keyward run: the trusted launcher. Opens a PAM transaction
+ * for the agent's user, passes the agent's path and SHA-256 to
+ * pam_keyward through the PAM environment, runs account, setcred and
+ * session, starts the agent as the user with a clean environment,
+ * forwards signals, waits, closes the session and exits with the agent's
+ * status.
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <security/pam_appl.h>
+
 #include "cli.h"
+#include "policy.h"
+#include "session.h"
+
+#define DEFAULT_SERVICE "keyward-agent"
+#define AGENT_PATH "/usr/local/bin:/usr/bin:/bin"
+
+static volatile sig_atomic_t agent_pid;
+
+/* Forward a signal to the agent. */
+static void
+forward(int sig)
+{
+	if (agent_pid > 0)
+		kill(agent_pid, sig);
+}
+
+static const int forwarded[] = {
+	SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+};
+#define N_FORWARDED (sizeof(forwarded) / sizeof(forwarded[0]))
+
+/*
+ * A PAM conversation that answers no prompt (keyward run is not
+ * interactive): messages are shown on stderr, prompts fail.
+ */
+static int
+conv(int n, const struct pam_message **msg, struct pam_response **resp,
+    void *arg)
+{
+	int i;
+
+	(void)arg;
+	*resp = NULL;
+	for (i = 0; i < n; i++) {
+		switch (msg[i]->msg_style) {
+		case PAM_ERROR_MSG:
+		case PAM_TEXT_INFO:
+			fprintf(stderr, "keyward run: %s\n", msg[i]->msg);
+			break;
+		default:
+			return PAM_CONV_ERR;
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/*
+ * Resolve cmd to a canonical absolute path of an executable regular file:
+ * as given when it holds a '/', else searched in PATH (or AGENT_PATH).
+ */
+static int
+resolve_exe(const char *cmd, char out[PATH_MAX], struct kw_error *e)
+{
+	char cand[PATH_MAX], *path = NULL, *dir, *save = NULL;
+	const char *envpath;
+	struct stat st;
+	int rc = KW_ENOTFOUND;
+
+	out[0] = '\0';
+	if (cmd[0] == '\0')
+		return kw_fail(e, KW_EINVAL, "empty command");
+	if (strchr(cmd, '/') != NULL) {
+		if (realpath(cmd, out) == NULL)
+			return kw_fail_errno(e, KW_ENOTFOUND, errno, "%s", cmd);
+		goto check;
+	}
+	envpath = getenv("PATH");
+	if (envpath == NULL || *envpath == '\0')
+		envpath = AGENT_PATH;
+	if (kw_strdup(envpath, &path, e) != 0)
+		return KW_ENOMEM;
+	for (dir = strtok_r(path, ":", &save); dir != NULL;
+	    dir = strtok_r(NULL, ":", &save)) {
+		if (dir[0] != '/')
+			continue;	/* relative PATH entries are not searched */
+		if (snprintf(cand, sizeof(cand), "%s/%s", dir, cmd) >=
+		    (int)sizeof(cand))
+			continue;
+		if (access(cand, X_OK) == 0 && stat(cand, &st) == 0 &&
+		    S_ISREG(st.st_mode) && realpath(cand, out) != NULL) {
+			rc = 0;
+			break;
+		}
+	}
+	free(path);
+	if (rc != 0)
+		return kw_fail(e, KW_ENOTFOUND, "%s: command not found in PATH",
+		    cmd);
+check:
+	if (stat(out, &st) < 0)
+		return kw_fail_errno(e, KW_ENOTFOUND, errno, "%s", out);
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0)
+		return kw_fail(e, KW_EINVAL, "%s: not an executable file", out);
+	return 0;
+}
+
+/* Append "NAME=value" to env (n used so far, cap max). */
+static int
+env_add(char **env, size_t *n, size_t max, const char *name,
+    const char *value)
+{
+	size_t len;
+	char *s;
+
+	if (*n + 1 >= max)
+		return -1;
+	len = strlen(name) + strlen(value) + 2;
+	if ((s = malloc(len)) == NULL)
+		return -1;
+	snprintf(s, len, "%s=%s", name, value);
+	env[(*n)++] = s;
+	env[*n] = NULL;
+	return 0;
+}
+
+/*
+ * The child: drop to the user (checked), clean environment, chdir, exec.
+ * Never returns.
+ */
+static void __attribute__((noreturn))
+child(struct kw_user *u, const char *exe, char **argv, char **pamenv)
+{
+	char *env[256];
+	size_t n = 0, i;
+	sigset_t none;
+
+	for (i = 0; i < N_FORWARDED; i++)
+		signal(forwarded[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	env[0] = NULL;
+	if (initgroups(u->name, u->gid) != 0 || setgid(u->gid) != 0 ||
+	    setuid(u->uid) != 0) {
+		fprintf(stderr, "keyward run: cannot become user '%s': %s\n",
+		    u->name, strerror(errno));
+		_exit(126);
+	}
+	if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid ||
+	    getegid() != u->gid || (u->uid != 0 && setuid(0) == 0)) {
+		fprintf(stderr, "keyward run: privileges not dropped\n");
+		_exit(126);
+	}
+	if (env_add(env, &n, 256, "HOME", u->home) != 0 ||
+	    env_add(env, &n, 256, "USER", u->name) != 0 ||
+	    env_add(env, &n, 256, "LOGNAME", u->name) != 0 ||
+	    env_add(env, &n, 256, "SHELL", u->shell) != 0 ||
+	    env_add(env, &n, 256, "PATH", AGENT_PATH) != 0) {
+		fprintf(stderr, "keyward run: out of memory\n");
+		_exit(126);
+	}
+	for (i = 0; pamenv != NULL && pamenv[i] != NULL && n + 1 < 256; i++)
+		env[n++] = pamenv[i];
+	env[n] = NULL;
+	if (chdir(u->home) != 0 && chdir("/") != 0) {
+		fprintf(stderr, "keyward run: chdir: %s\n", strerror(errno));
+		_exit(126);
+	}
+	execve(exe, argv, env);
+	fprintf(stderr, "keyward run: %s: %s\n", exe, strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Free a PAM environment list. */
+static void
+free_envlist(char **env)
+{
+	size_t i;
+
+	if (env == NULL)
+		return;
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* keyward run --user U [--service S] [--] CMD [ARGS...] */
 int
 cmd_run(struct cli *c, int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	cli_errorf(c, "not implemented yet");
-	return KW_EXIT_FAIL;
+	const struct cli_cmd *cmd = cli_find_cmd("run");
+	struct pam_conv pc = { conv, NULL };
+	const char *user = NULL, *service = DEFAULT_SERVICE;
+	char exe[PATH_MAX], sha[65], envbuf[PATH_MAX + 32], **pamenv = NULL;
+	struct sigaction sa;
+	sigset_t block, old;
+	struct kw_user u;
+	struct kw_error e;
+	pam_handle_t *pamh = NULL;
+	bool session = false, cred = false;
+	int i, pr, status, ret = KW_EXIT_FAIL;
+	size_t k;
+	pid_t pid, w;
+
+	memset(&u, 0, sizeof(u));
+	kw_error_clear(&e);
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(argv[i], "--user") == 0 && i + 1 < argc)
+			user = argv[++i];
+		else if (strcmp(argv[i], "--service") == 0 && i + 1 < argc)
+			service = argv[++i];
+		else if (argv[i][0] == '-')
+			return cli_usage(c, cmd, "unknown option '%s'", argv[i]);
+		else
+			break;
+	}
+	if (user == NULL)
+		return cli_usage(c, cmd, "--user is required");
+	if (i >= argc)
+		return cli_usage(c, cmd, "no command given");
+	if (kw_user_lookup(user, &u, &e) != 0)
+		return cli_fail(c, &e);
+	if (resolve_exe(argv[i], exe, &e) != 0 ||
+	    kw_sha256_file(exe, sha, &e) != 0) {
+		ret = cli_fail(c, &e);
+		goto out;
+	}
+
+	if ((pr = pam_start(service, u.name, &pc, &pamh)) != PAM_SUCCESS) {
+		cli_errorf(c, "pam_start(%s): %s", service,
+		    pam_strerror(pamh, pr));
+		pamh = NULL;
+		goto out;
+	}
+	snprintf(envbuf, sizeof(envbuf), "KEYWARD_EXE=%s", exe);
+	if ((pr = pam_putenv(pamh, envbuf)) != PAM_SUCCESS)
+		goto pam_fail;
+	snprintf(envbuf, sizeof(envbuf), "KEYWARD_EXE_SHA256=%s", sha);
+	if ((pr = pam_putenv(pamh, envbuf)) != PAM_SUCCESS)
+		goto pam_fail;
+	if ((pr = pam_acct_mgmt(pamh, PAM_SILENT)) != PAM_SUCCESS) {
+		cli_errorf(c, "user '%s' may not run %s on service %s: %s",
+		    u.name, exe, service, pam_strerror(pamh, pr));
+		goto out;
+	}
+	if ((pr = pam_setcred(pamh, PAM_ESTABLISH_CRED)) != PAM_SUCCESS)
+		goto pam_fail;
+	cred = true;
+	if ((pr = pam_open_session(pamh, 0)) != PAM_SUCCESS)
+		goto pam_fail;
+	session = true;
+	/* the claims are for the module, not the agent's environment */
+	pam_putenv(pamh, "KEYWARD_EXE");
+	pam_putenv(pamh, "KEYWARD_EXE_SHA256");
+	pamenv = pam_getenvlist(pamh);
+
+	/* forward signals; blocked until the child exists */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (k = 0; k < N_FORWARDED; k++) {
+		sigaction(forwarded[k], &sa, NULL);
+		sigaddset(&block, forwarded[k]);
+	}
+	sigprocmask(SIG_BLOCK, &block, &old);
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		cli_errorf(c, "fork: %s", strerror(errno));
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		goto out;
+	}
+	if (pid == 0)
+		child(&u, exe, argv + i, pamenv);
+	agent_pid = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
+		;
+	agent_pid = 0;
+	if (w < 0) {
+		cli_errorf(c, "waitpid: %s", strerror(errno));
+		goto out;
+	}
+	if (WIFEXITED(status))
+		ret = WEXITSTATUS(status);
+	else if (WIFSIGNALED(status))
+		ret = 128 + WTERMSIG(status);
+	goto out;
+pam_fail:
+	cli_errorf(c, "PAM (service %s, user %s): %s", service, u.name,
+	    pam_strerror(pamh, pr));
+	ret = KW_EXIT_FAIL;
+out:
+	if (pamh != NULL) {
+		if (session && (pr = pam_close_session(pamh, 0)) !=
+		    PAM_SUCCESS) {
+			cli_errorf(c, "closing the session: %s",
+			    pam_strerror(pamh, pr));
+			if (ret == KW_EXIT_OK)
+				ret = KW_EXIT_FAIL;
+		}
+		if (cred)
+			pam_setcred(pamh, PAM_DELETE_CRED);
+		pam_end(pamh, PAM_SUCCESS);
+	}
+	free_envlist(pamenv);
+	kw_user_free(&u);
+	return ret;
 }

@@ -1,0 +1,942 @@
+/*
+ * session.c - gate, deliver, revoke: the logic behind pam_keyward's
+ * account and session phases and the registry lifecycle operations.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "keyring.h"
+#include "policy.h"
+#include "registry.h"
+#include "session.h"
+#include "vault.h"
+
+/* Everything one operation holds; released by ctx_done(). */
+struct ctx {
+	const struct kw_config *cfg;
+	const struct kw_session_params *p;
+	struct kw_audit *audit;
+	unsigned char akey[KW_AUDIT_KEY_LEN];
+	bool have_akey;
+	bool audit_failed;		/* a record was lost (required mode) */
+	struct kw_error audit_err;
+};
+
+/* Hand a non-fatal problem to the caller. */
+static void __attribute__((format(printf, 2, 3)))
+warnf(const struct ctx *c, const char *fmt, ...)
+{
+	char buf[KW_ERROR_MSG_MAX + 128];
+	va_list ap;
+
+	if (c->p == NULL || c->p->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	c->p->warn(c->p->warn_arg, buf);
+}
+
+/* Open the audit connection and, when fp is wanted, the audit key. */
+static int
+ctx_audit(struct ctx *c, bool want_key, struct kw_error *e)
+{
+	struct kw_error ke;
+	int rc;
+
+	if ((rc = kw_audit_open(c->cfg->audit, &c->audit, e)) != 0)
+		return rc;
+	if (!want_key)
+		return 0;
+	kw_error_clear(&ke);
+	if (kw_audit_key_load(c->cfg->audit_key, c->akey, &ke) == 0) {
+		c->have_akey = true;
+		return 0;
+	}
+	if (c->cfg->audit == KW_AUDIT_REQUIRED) {
+		*e = ke;
+		return ke.code != 0 ? ke.code : KW_EAUDIT;
+	}
+	warnf(c, "audit key: %s (records go without fp=)", kw_error_text(&ke));
+	return 0;
+}
+
+/* Release what a ctx holds. */
+static void
+ctx_done(struct ctx *c)
+{
+	kw_audit_close(c->audit);
+	c->audit = NULL;
+	kw_wipe(c->akey, sizeof(c->akey));
+}
+
+/*
+ * Write one record. In required mode a lost record is an error (the caller
+ * refuses the operation); in best-effort mode it is a warning.
+ */
+static int
+emit(struct ctx *c, const struct kw_audit_rec *r, struct kw_error *e)
+{
+	struct kw_error ae;
+	int rc;
+
+	kw_error_clear(&ae);
+	if ((rc = kw_audit_emit(c->audit, r, &ae)) == 0)
+		return 0;
+	if (c->cfg->audit == KW_AUDIT_REQUIRED ||
+	    kw_audit_fatal(c->audit, rc)) {
+		if (e != NULL)
+			*e = ae;
+		if (!c->audit_failed) {
+			c->audit_err = ae;
+			c->audit_failed = true;
+		}
+		return rc;
+	}
+	warnf(c, "audit record %s lost (audit = best-effort): %s",
+	    kw_audit_op_name(r->op), kw_error_text(&ae));
+	return 0;
+}
+
+/* ---- users ---------------------------------------------------------- */
+
+/* Free a user. */
+void
+kw_user_free(struct kw_user *u)
+{
+	if (u == NULL)
+		return;
+	kw_request_groups_free(u->groups, u->n_groups);
+	u->groups = NULL;
+	u->n_groups = 0;
+}
+
+/* Look up the passwd entry and the group names of a user. */
+int
+kw_user_lookup(const char *name, struct kw_user *u, struct kw_error *e)
+{
+	struct passwd pw, *pwp = NULL;
+	char *buf = NULL;
+	size_t bufsz = 65536;
+	int rc, r;
+
+	memset(u, 0, sizeof(*u));
+	if (name == NULL || *name == '\0')
+		return kw_fail(e, KW_EINVAL, "no user name");
+	if ((buf = malloc(bufsz)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	r = getpwnam_r(name, &pw, buf, bufsz, &pwp);
+	if (pwp == NULL) {
+		rc = r != 0 ? kw_fail_errno(e, KW_ESYSTEM, r,
+		    "user '%s': passwd lookup", name) :
+		    kw_fail(e, KW_ENOTFOUND, "user '%s': no such user", name);
+		goto out;
+	}
+	if (kw_snprintf(u->name, sizeof(u->name), e, "%s", pw.pw_name) != 0 ||
+	    kw_snprintf(u->home, sizeof(u->home), e, "%s", pw.pw_dir) != 0 ||
+	    kw_snprintf(u->shell, sizeof(u->shell), e, "%s",
+	    pw.pw_shell[0] != '\0' ? pw.pw_shell : "/bin/sh") != 0) {
+		rc = kw_error_prefix(e, "user '%s'", name);
+		goto out;
+	}
+	u->uid = pw.pw_uid;
+	u->gid = pw.pw_gid;
+	rc = kw_request_groups(u->name, &u->groups, &u->n_groups, e);
+out:
+	if (rc != 0)
+		kw_user_free(u);
+	free(buf);
+	return rc;
+}
+
+/* ---- gate ------------------------------------------------------------ */
+
+/* Build the policy request of p for user u. */
+static void
+make_request(const struct kw_config *cfg, const struct kw_session_params *p,
+    const struct kw_user *u, struct kw_request *req)
+{
+	memset(req, 0, sizeof(*req));
+	req->user = u->name;
+	req->groups = (const char *const *)u->groups;
+	req->n_groups = u->n_groups;
+	req->service = p->service;
+	req->tty = p->tty;
+	req->rhost = p->rhost;
+	req->now = p->now != 0 ? p->now : time(NULL);
+	req->trusted_launcher = kw_config_is_trusted_launcher(cfg, p->service);
+	/* a claim is only believed from a trusted launcher */
+	if (req->trusted_launcher) {
+		req->exe = p->exe;
+		req->exe_sha256 = p->exe_sha256;
+	}
+}
+
+/* Evaluate policy: fills d (free with kw_decision_free). */
+static int
+evaluate(const struct kw_config *cfg, const struct kw_session_params *p,
+    const struct kw_user *u, struct kw_decision *d, struct kw_error *e)
+{
+	struct kw_policy *pol = NULL;
+	struct kw_request req;
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	if ((rc = kw_policy_load(cfg, &pol, e)) != 0)
+		return rc;
+	make_request(cfg, p, u, &req);
+	rc = kw_policy_eval(pol, cfg, &req, d, e);
+	kw_policy_free(pol);
+	return rc;
+}
+
+/* The account gate. */
+int
+kw_session_gate(const struct kw_config *cfg, const struct kw_session_params *p,
+    char rule[KW_RULE_REF_MAX], struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	struct kw_decision d;
+	struct kw_audit_rec rec;
+	struct kw_user u;
+	int rc;
+
+	memset(&d, 0, sizeof(d));
+	if (rule != NULL)
+		rule[0] = '\0';
+	if ((rc = kw_user_lookup(p->user, &u, e)) != 0)
+		return rc;
+	if ((rc = evaluate(cfg, p, &u, &d, e)) != 0)
+		goto out;
+	if (rule != NULL)
+		snprintf(rule, KW_RULE_REF_MAX, "%s", d.rule);
+	if ((rc = ctx_audit(&c, false, e)) != 0)
+		goto out;
+	memset(&rec, 0, sizeof(rec));
+	rec.op = KW_OP_GATE;
+	rec.rule = d.rule;
+	rec.acct = u.name;
+	rec.hostname = p->rhost;
+	rec.tty = p->tty;
+	rec.success = d.allow;
+	if ((rc = emit(&c, &rec, e)) != 0) {
+		kw_error_prefix(e, "keyward-gate record for user '%s'", u.name);
+		goto out;
+	}
+	if (!d.allow)
+		rc = kw_fail(e, KW_EDENIED, "user '%s' on service '%s': denied "
+		    "by %s", u.name, p->service != NULL ? p->service : "-",
+		    d.rule);
+out:
+	ctx_done(&c);
+	kw_decision_free(&d);
+	kw_user_free(&u);
+	return rc;
+}
+
+/* ---- open ------------------------------------------------------------ */
+
+/* One delivery made during an open, to undo it on failure. */
+struct made {
+	struct kw_delivery d;
+	bool new_key;			/* we created the key */
+	bool ukey_written;		/* its user key file was written */
+	struct kw_reg_userkey old;	/* user key file before (if any) */
+	bool had_old;
+};
+
+/* Fill the common fields of a key record. */
+static void
+key_rec(struct kw_audit_rec *r, enum kw_audit_op op,
+    const struct kw_delivery *d, const char *fp, uint64_t ttl,
+    const char *rule, const char *session, const char *user,
+    const struct kw_session_params *p, bool success)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = op;
+	r->secret = d->secret;
+	r->version = d->version;
+	r->fp = fp != NULL && fp[0] != '\0' ? fp : NULL;
+	r->serial = d->serial;
+	r->scope = d->scope == KW_SCOPE_USER ? "user" : "session";
+	r->ttl = ttl;
+	r->rule = rule;
+	r->session = session;
+	r->acct = user;
+	if (p != NULL) {
+		r->hostname = p->rhost;
+		r->tty = p->tty;
+	}
+	r->success = success;
+}
+
+/* Fingerprint a value if we have the audit key. */
+static void
+fingerprint(struct ctx *c, const void *v, size_t len, char fp[KW_FP_HEX_LEN + 1])
+{
+	fp[0] = '\0';
+	if (c->have_akey && kw_audit_fp(c->akey, v, len, fp, NULL) != 0)
+		fp[0] = '\0';
+}
+
+/* Deliver one granted secret into ring (or link the user's shared key). */
+static int
+deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
+    const struct kw_grant *g, const struct kw_user *u,
+    const struct kw_reg_session *s, int32_t ring, time_t now,
+    struct made *m, struct kw_error *e)
+{
+	struct kw_secret *sec = NULL;
+	struct kw_reg_userkey uk;
+	struct kw_audit_rec rec;
+	char fp[KW_FP_HEX_LEN + 1] = "";
+	uint64_t ttl = g->ttl;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	memset(&uk, 0, sizeof(uk));
+	snprintf(m->d.secret, sizeof(m->d.secret), "%s", g->name);
+	m->d.scope = g->scope;
+	if (g->scope == KW_SCOPE_USER) {
+		rc = kw_registry_userkey_get(reg, u->uid, g->name, &uk, e);
+		if (rc != 0 && rc != KW_ENOTFOUND)
+			goto out;
+		if (rc == 0 && kw_keyring_is_live(uk.serial, g->name)) {
+			/* share the live key: same serial in this session */
+			m->had_old = true;
+			m->old = uk;
+			memset(&uk, 0, sizeof(uk));
+			if ((rc = kw_keyring_link(m->old.serial, ring, g->name,
+			    e)) != 0)
+				goto out;
+			m->d.serial = m->old.serial;
+			m->d.version = m->old.version;
+			m->d.until = m->old.until;
+			ttl = m->old.until > now ? (uint64_t)(m->old.until -
+			    now) : 1;
+			if (c->have_akey &&
+			    kw_vault_get(v, g->name, m->old.version, &sec,
+			    NULL) == 0) {
+				fingerprint(c, sec->data, sec->len, fp);
+				kw_secret_free(sec);
+				sec = NULL;
+			}
+			goto record;
+		}
+		kw_reg_userkey_clear(&uk);
+	}
+	if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0)
+		goto out;
+	fingerprint(c, sec->data, sec->len, fp);
+	rc = kw_keyring_add(ring, g->name, sec->data, sec->len, ttl,
+	    &m->d.serial, e);
+	m->d.version = sec->version;
+	kw_secret_free(sec);	/* wiped right after add_key */
+	sec = NULL;
+	if (rc != 0)
+		goto out;
+	m->new_key = true;
+	m->d.until = (int64_t)now + (int64_t)(ttl > KW_KEY_TIMEOUT_MAX ?
+	    KW_KEY_TIMEOUT_MAX : ttl);
+record:
+	key_rec(&rec, KW_OP_DELIVER, &m->d, fp, ttl, g->rule, s->id, u->name,
+	    c->p, true);
+	rc = emit(c, &rec, e);
+out:
+	if (rc != 0)
+		kw_error_prefix(e, "secret '%s'", g->name);
+	kw_secret_free(sec);
+	kw_reg_userkey_clear(&uk);
+	return rc;
+}
+
+/* Undo the deliveries of a failed open. */
+static void
+undo(struct ctx *c, struct kw_registry *reg, const struct kw_user *u,
+    const struct kw_reg_session *s, int32_t ring, struct made *m, size_t n)
+{
+	struct kw_audit_rec rec;
+	struct kw_error ie;
+	size_t i;
+
+	for (i = n; i-- > 0;) {
+		kw_error_clear(&ie);
+		if (m[i].new_key) {
+			kw_keyring_revoke(m[i].d.serial, m[i].d.secret, &ie);
+			kw_keyring_unlink(m[i].d.serial, ring, &ie);
+			if (m[i].ukey_written)
+				kw_registry_userkey_del(reg, u->uid,
+				    m[i].d.secret, &ie);
+			key_rec(&rec, KW_OP_REVOKE, &m[i].d, NULL, 0, NULL,
+			    s->id, u->name, c->p, true);
+			kw_audit_emit(c->audit, &rec, &ie);
+		} else {
+			kw_keyring_unlink(m[i].d.serial, ring, &ie);
+			if (m[i].ukey_written)
+				kw_registry_userkey_put(reg, &m[i].old, &ie);
+		}
+	}
+}
+
+/* Free the undo list. */
+static void
+made_free(struct made *m, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		kw_reg_userkey_clear(&m[i].old);
+	free(m);
+}
+
+/* Sweep crashed sessions while holding the registry lock. */
+static size_t sweep_locked(struct ctx *c, struct kw_registry *reg);
+
+/* Open a session. */
+int
+kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
+    struct kw_session_info *out, struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	unsigned char mkey[KW_MASTER_KEY_LEN];
+	struct kw_decision d;
+	struct kw_grant *grants = NULL;
+	struct kw_registry *reg = NULL;
+	struct kw_vault *v = NULL;
+	struct kw_reg_session s;
+	struct kw_reg_userkey uk;
+	struct made *m = NULL;
+	struct kw_user u;
+	size_t n_grants = 0, n_made = 0, i;
+	time_t now = p->now != 0 ? p->now : time(NULL);
+	int32_t ring = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	memset(&d, 0, sizeof(d));
+	memset(&s, 0, sizeof(s));
+	memset(&uk, 0, sizeof(uk));
+	if ((rc = kw_user_lookup(p->user, &u, e)) != 0)
+		return rc;
+	if ((rc = evaluate(cfg, p, &u, &d, e)) != 0)
+		goto out;
+	if (!d.allow) {
+		rc = kw_fail(e, KW_EDENIED, "user '%s' on service '%s': denied "
+		    "by %s; nothing delivered", u.name,
+		    p->service != NULL ? p->service : "-", d.rule);
+		goto out;
+	}
+	/* audit first: with audit=required nothing goes out unrecorded */
+	if ((rc = ctx_audit(&c, true, e)) != 0)
+		goto out;
+	if (cfg->audit == KW_AUDIT_REQUIRED &&
+	    (rc = kw_audit_ready(c.audit, e)) != 0) {
+		kw_error_prefix(e, "audit = required");
+		goto out;
+	}
+	if ((rc = kw_master_key_load(cfg->master_key, mkey, e)) != 0)
+		goto out;
+	rc = kw_vault_open(cfg->vault, mkey, &v, e);
+	kw_wipe(mkey, sizeof(mkey));
+	if (rc != 0)
+		goto out;
+	if ((rc = kw_policy_resolve(&d, cfg, v, &grants, &n_grants, e)) != 0)
+		goto out;
+
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		goto out;
+	sweep_locked(&c, reg);
+	if ((rc = kw_session_id_new(s.id, e)) != 0)
+		goto out;
+	s.pid = p->pid != 0 ? p->pid : getpid();
+	if ((rc = kw_proc_start_time(s.pid, &s.start, e)) != 0)
+		goto out;
+	s.uid = u.uid;
+	s.opened = (int64_t)now;
+	snprintf(s.user, sizeof(s.user), "%s", u.name);
+	snprintf(s.service, sizeof(s.service), "%s",
+	    p->service != NULL ? p->service : "");
+	snprintf(s.tty, sizeof(s.tty), "%s", p->tty != NULL ? p->tty : "");
+	if (kw_config_is_trusted_launcher(cfg, p->service) && p->exe != NULL)
+		snprintf(s.exe, sizeof(s.exe), "%s", p->exe);
+
+	if ((rc = kw_keyring_new_session(u.uid, u.gid, &ring, e)) != 0)
+		goto out;
+	s.ring = ring;
+	if (n_grants > 0 && (m = calloc(n_grants, sizeof(*m))) == NULL) {
+		rc = kw_fail(e, KW_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < n_grants; i++) {
+		rc = deliver_one(&c, reg, v, &grants[i], &u, &s, ring, now,
+		    &m[i], e);
+		if (m[i].d.serial != 0)
+			n_made = i + 1;
+		if (rc != 0)
+			goto out;
+		if ((rc = kw_reg_session_add_key(&s, &m[i].d, e)) != 0)
+			goto out;
+	}
+	/* user key files first, then the session that holds them */
+	for (i = 0; i < n_made; i++) {
+		if (m[i].d.scope != KW_SCOPE_USER)
+			continue;
+		kw_reg_userkey_clear(&uk);
+		if (m[i].had_old) {
+			uk = m[i].old;
+			uk.holders = NULL;
+			uk.n_holders = 0;
+			for (size_t h = 0; h < m[i].old.n_holders; h++)
+				if ((rc = kw_reg_userkey_hold(&uk,
+				    m[i].old.holders[h], e)) != 0)
+					goto out;
+		} else {
+			snprintf(uk.secret, sizeof(uk.secret), "%s",
+			    m[i].d.secret);
+			snprintf(uk.user, sizeof(uk.user), "%s", u.name);
+			uk.uid = u.uid;
+			uk.version = m[i].d.version;
+			uk.serial = m[i].d.serial;
+			uk.until = m[i].d.until;
+		}
+		if ((rc = kw_reg_userkey_hold(&uk, s.id, e)) != 0 ||
+		    (rc = kw_registry_userkey_put(reg, &uk, e)) != 0)
+			goto out;
+		m[i].ukey_written = true;
+	}
+	if ((rc = kw_registry_session_put(reg, &s, e)) != 0)
+		goto out;
+	memcpy(out->id, s.id, sizeof(out->id));
+	out->ring = ring;
+	out->n_keys = s.n_keys;
+	rc = 0;
+out:
+	if (rc != 0 && reg != NULL && m != NULL)
+		undo(&c, reg, &u, &s, ring, m, n_made);
+	if (rc != 0 && reg != NULL && s.id[0] != '\0')
+		kw_registry_session_del(reg, s.id, NULL);
+	made_free(m, n_grants);
+	kw_reg_userkey_clear(&uk);
+	kw_reg_session_clear(&s);
+	kw_registry_close(reg);
+	kw_vault_close(v);
+	free(grants);
+	kw_decision_free(&d);
+	ctx_done(&c);
+	kw_user_free(&u);
+	return rc;
+}
+
+/* ---- close ----------------------------------------------------------- */
+
+/*
+ * End the deliveries of session s (registry locked): revoke its session
+ * keys; release its hold on user keys and revoke those nobody holds any
+ * more. unlink: also unlink shared keys from its keyring (possible only
+ * from inside the session). Counts revoked keys in *n.
+ */
+static void
+end_session(struct ctx *c, struct kw_registry *reg,
+    const struct kw_reg_session *s, bool unlink_shared, size_t *n)
+{
+	struct kw_reg_userkey uk;
+	struct kw_audit_rec rec;
+	struct kw_error ie;
+	size_t i;
+
+	for (i = 0; i < s->n_keys; i++) {
+		const struct kw_delivery *d = &s->keys[i];
+
+		kw_error_clear(&ie);
+		if (d->scope == KW_SCOPE_USER) {
+			if (kw_registry_userkey_get(reg, s->uid, d->secret, &uk,
+			    &ie) != 0)
+				continue;	/* already gone */
+			if (uk.serial != d->serial) {
+				kw_reg_userkey_clear(&uk);
+				continue;	/* a later key: not ours */
+			}
+			kw_reg_userkey_release(&uk, s->id);
+			if (uk.n_holders > 0) {
+				if (kw_registry_userkey_put(reg, &uk, &ie) != 0)
+					warnf(c, "%s", kw_error_text(&ie));
+				if (unlink_shared)
+					kw_keyring_unlink(d->serial, s->ring,
+					    &ie);
+				kw_reg_userkey_clear(&uk);
+				continue;
+			}
+			kw_reg_userkey_clear(&uk);
+			if (kw_registry_userkey_del(reg, s->uid, d->secret,
+			    &ie) != 0)
+				warnf(c, "%s", kw_error_text(&ie));
+		}
+		if (kw_keyring_revoke(d->serial, d->secret, &ie) != 0) {
+			warnf(c, "session %s: %s", s->id, kw_error_text(&ie));
+			continue;
+		}
+		(*n)++;
+		key_rec(&rec, KW_OP_REVOKE, d, NULL, 0, NULL, s->id, s->user,
+		    c->p, true);
+		emit(c, &rec, NULL);
+	}
+}
+
+/* Close crashed sessions (lock held); returns how many. */
+static size_t
+sweep_locked(struct ctx *c, struct kw_registry *reg)
+{
+	kw_session_id *ids = NULL;
+	struct kw_reg_session s;
+	struct kw_error ie;
+	size_t n = 0, i, revoked = 0;
+
+	kw_error_clear(&ie);
+	if (kw_registry_dead_sessions(reg, &ids, &n, &ie) != 0) {
+		warnf(c, "registry sweep: %s", kw_error_text(&ie));
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (kw_registry_session_get(reg, ids[i], &s, &ie) != 0) {
+			warnf(c, "registry sweep: %s", kw_error_text(&ie));
+			continue;
+		}
+		end_session(c, reg, &s, false, &revoked);
+		if (kw_registry_session_del(reg, s.id, &ie) != 0)
+			warnf(c, "registry sweep: %s", kw_error_text(&ie));
+		else
+			warnf(c, "session %s of user '%s' (pid %ld) is gone: "
+			    "its keys were revoked", s.id, s.user,
+			    (long)s.pid);
+		kw_reg_session_clear(&s);
+	}
+	free(ids);
+	return n;
+}
+
+/* Find the session whose keyring is ring. */
+static int
+find_by_ring(struct kw_registry *reg, int32_t ring, struct kw_reg_session *out,
+    struct kw_error *e)
+{
+	struct kw_reg_session *all = NULL;
+	size_t n = 0, i;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if ((rc = kw_registry_sessions(reg, &all, &n, e)) != 0)
+		return rc;
+	rc = kw_fail(e, KW_ENOTFOUND, "no keyward session for keyring %ld",
+	    (long)ring);
+	for (i = 0; i < n; i++) {
+		if (all[i].ring != ring || ring == 0)
+			continue;
+		*out = all[i];
+		memset(&all[i], 0, sizeof(all[i]));
+		kw_error_clear(e);
+		rc = 0;
+		break;
+	}
+	kw_reg_sessions_free(all, n);
+	return rc;
+}
+
+/* Close a session. */
+int
+kw_session_close(const struct kw_config *cfg, const char *id,
+    const struct kw_session_params *p, struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	struct kw_registry *reg = NULL;
+	struct kw_reg_session s;
+	struct kw_error ae;
+	size_t n = 0;
+	int32_t ring = 0;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	kw_error_clear(&ae);
+	if ((rc = kw_audit_open(cfg->audit, &c.audit, &ae)) != 0) {
+		/* revoking must not wait for audit: go on, report after */
+		c.audit = NULL;
+		c.audit_failed = true;
+		c.audit_err = ae;
+	}
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		goto out;
+	if (id != NULL)
+		rc = kw_registry_session_get(reg, id, &s, e);
+	else if ((rc = kw_keyring_current_session(&ring, e)) == 0)
+		rc = find_by_ring(reg, ring, &s, e);
+	if (rc != 0)
+		goto out;
+	end_session(&c, reg, &s, true, &n);
+	if ((rc = kw_registry_session_del(reg, s.id, e)) != 0)
+		goto out;
+	sweep_locked(&c, reg);
+	if (c.audit_failed && cfg->audit == KW_AUDIT_REQUIRED) {
+		*e = c.audit_err;
+		rc = kw_error_prefix(e, "session %s closed and its keys "
+		    "revoked, but a keyward-revoke record was lost", s.id);
+		if (rc == 0)
+			rc = KW_EAUDIT;
+	}
+out:
+	kw_reg_session_clear(&s);
+	kw_registry_close(reg);
+	ctx_done(&c);
+	return rc;
+}
+
+/* Housekeeping. */
+int
+kw_session_sweep(const struct kw_config *cfg, const struct kw_session_params *p,
+    size_t *n_closed, struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	struct kw_registry *reg = NULL;
+	struct kw_reg_userkey *uks = NULL;
+	struct kw_reg_session tmp;
+	struct kw_error ie;
+	size_t n = 0, nu = 0, i, h;
+	int rc;
+
+	if (n_closed != NULL)
+		*n_closed = 0;
+	if ((rc = kw_audit_open(cfg->audit, &c.audit, e)) != 0)
+		return rc;
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		goto out;
+	n = sweep_locked(&c, reg);
+	if ((rc = kw_registry_userkeys(reg, &uks, &nu, e)) != 0)
+		goto out;
+	for (i = 0; i < nu; i++) {
+		bool changed = false;
+
+		for (h = uks[i].n_holders; h-- > 0;) {
+			kw_error_clear(&ie);
+			if (kw_registry_session_get(reg, uks[i].holders[h],
+			    &tmp, &ie) == KW_ENOTFOUND) {
+				kw_reg_userkey_release(&uks[i],
+				    uks[i].holders[h]);
+				changed = true;
+			}
+			kw_reg_session_clear(&tmp);
+		}
+		if (!changed)
+			continue;
+		if (uks[i].n_holders == 0) {
+			kw_keyring_revoke(uks[i].serial, uks[i].secret, &ie);
+			kw_registry_userkey_del(reg, uks[i].uid, uks[i].secret,
+			    &ie);
+		} else {
+			kw_registry_userkey_put(reg, &uks[i], &ie);
+		}
+	}
+	if (n_closed != NULL)
+		*n_closed = n;
+out:
+	kw_reg_userkeys_free(uks, nu);
+	kw_registry_close(reg);
+	ctx_done(&c);
+	return rc;
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+/* List sessions and user keys. */
+int
+kw_deliveries_list(const struct kw_config *cfg,
+    struct kw_reg_session **sessions, size_t *n_sessions,
+    struct kw_reg_userkey **ukeys, size_t *n_ukeys, struct kw_error *e)
+{
+	struct kw_registry *reg = NULL;
+	int rc;
+
+	*sessions = NULL;
+	*n_sessions = 0;
+	*ukeys = NULL;
+	*n_ukeys = 0;
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		return rc;
+	if ((rc = kw_registry_sessions(reg, sessions, n_sessions, e)) == 0 &&
+	    (rc = kw_registry_userkeys(reg, ukeys, n_ukeys, e)) != 0) {
+		kw_reg_sessions_free(*sessions, *n_sessions);
+		*sessions = NULL;
+		*n_sessions = 0;
+	}
+	kw_registry_close(reg);
+	return rc;
+}
+
+/* Does delivery d of session s match f? */
+static bool
+matches(const struct kw_delivery_filter *f, const struct kw_reg_session *s,
+    const struct kw_delivery *d)
+{
+	if (f->secret != NULL && strcmp(f->secret, d->secret) != 0)
+		return false;
+	if (f->user != NULL && strcmp(f->user, s->user) != 0)
+		return false;
+	if (f->session != NULL && strcmp(f->session, s->id) != 0)
+		return false;
+	return true;
+}
+
+/* The kill switch. */
+int
+kw_deliveries_revoke(const struct kw_config *cfg,
+    const struct kw_delivery_filter *f, const struct kw_session_params *p,
+    size_t *n_revoked, struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	struct kw_registry *reg = NULL;
+	struct kw_reg_session *all = NULL;
+	struct kw_audit_rec rec;
+	struct kw_error ie;
+	size_t n = 0, i, k, keep, count = 0;
+	int rc;
+
+	*n_revoked = 0;
+	if (f->secret == NULL && f->user == NULL && f->session == NULL)
+		return kw_fail(e, KW_EINVAL, "revoke: no secret, user or "
+		    "session given");
+	if ((rc = kw_audit_open(cfg->audit, &c.audit, e)) != 0)
+		return rc;
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		goto out;
+	if ((rc = kw_registry_sessions(reg, &all, &n, e)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct kw_reg_session *s = &all[i];
+
+		for (k = 0, keep = 0; k < s->n_keys; k++) {
+			struct kw_delivery *d = &s->keys[k];
+
+			if (!matches(f, s, d)) {
+				s->keys[keep++] = *d;
+				continue;
+			}
+			kw_error_clear(&ie);
+			if (kw_keyring_revoke(d->serial, d->secret, &ie) != 0) {
+				warnf(&c, "%s", kw_error_text(&ie));
+				s->keys[keep++] = *d;
+				continue;
+			}
+			if (d->scope == KW_SCOPE_USER)
+				kw_registry_userkey_del(reg, s->uid, d->secret,
+				    &ie);
+			count++;
+			key_rec(&rec, KW_OP_REVOKE, d, NULL, 0, NULL, s->id,
+			    s->user, p, true);
+			emit(&c, &rec, NULL);
+		}
+		if (keep != s->n_keys) {
+			s->n_keys = keep;
+			if ((rc = kw_registry_session_put(reg, s, e)) != 0)
+				goto out;
+		}
+	}
+	*n_revoked = count;
+	if (c.audit_failed && cfg->audit == KW_AUDIT_REQUIRED) {
+		*e = c.audit_err;
+		rc = kw_error_prefix(e, "%zu key(s) revoked, but a "
+		    "keyward-revoke record was lost", count);
+	}
+out:
+	kw_reg_sessions_free(all, n);
+	kw_registry_close(reg);
+	ctx_done(&c);
+	return rc;
+}
+
+/* Rotate every live copy in place. */
+int
+kw_deliveries_update(const struct kw_config *cfg, const char *secret,
+    const void *value, size_t len, uint32_t version,
+    const struct kw_session_params *p, size_t *n_updated, struct kw_error *e)
+{
+	struct ctx c = { .cfg = cfg, .p = p };
+	struct kw_registry *reg = NULL;
+	struct kw_reg_session *all = NULL;
+	struct kw_reg_userkey uk;
+	struct kw_audit_rec rec;
+	char fp[KW_FP_HEX_LEN + 1];
+	size_t n = 0, i, k, count = 0;
+	bool changed;
+	int rc;
+
+	*n_updated = 0;
+	memset(&uk, 0, sizeof(uk));
+	if ((rc = kw_name_check(secret, e)) != 0)
+		return rc;
+	if ((rc = ctx_audit(&c, true, e)) != 0)
+		goto out;
+	fingerprint(&c, value, len, fp);
+	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
+		goto out;
+	if ((rc = kw_registry_sessions(reg, &all, &n, e)) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		struct kw_reg_session *s = &all[i];
+
+		changed = false;
+		for (k = 0; k < s->n_keys; k++) {
+			struct kw_delivery *d = &s->keys[k];
+
+			if (strcmp(d->secret, secret) != 0 ||
+			    d->version == version ||
+			    !kw_keyring_is_live(d->serial, secret))
+				continue;
+			/* a shared key is updated once, by its first holder */
+			if (d->scope == KW_SCOPE_USER) {
+				kw_reg_userkey_clear(&uk);
+				if (kw_registry_userkey_get(reg, s->uid, secret,
+				    &uk, NULL) == 0 && uk.serial == d->serial &&
+				    uk.version == version) {
+					d->version = version;
+					changed = true;
+					continue;
+				}
+			}
+			key_rec(&rec, KW_OP_UPDATE, d, fp, 0, NULL, s->id,
+			    s->user, p, true);
+			rec.version = version;
+			/* required: no unrecorded update */
+			if (cfg->audit == KW_AUDIT_REQUIRED &&
+			    (rc = kw_audit_ready(c.audit, e)) != 0)
+				goto out;
+			if ((rc = kw_keyring_update(d->serial, secret, value,
+			    len, e)) != 0)
+				goto out;
+			d->version = version;
+			changed = true;
+			count++;
+			if (d->scope == KW_SCOPE_USER && uk.serial == d->serial) {
+				uk.version = version;
+				if ((rc = kw_registry_userkey_put(reg, &uk,
+				    e)) != 0)
+					goto out;
+			}
+			if ((rc = emit(&c, &rec, e)) != 0)
+				goto out;
+		}
+		if (changed && (rc = kw_registry_session_put(reg, s, e)) != 0)
+			goto out;
+	}
+	*n_updated = count;
+out:
+	kw_reg_userkey_clear(&uk);
+	kw_reg_sessions_free(all, n);
+	kw_registry_close(reg);
+	ctx_done(&c);
+	return rc;
+}

@@ -1,0 +1,293 @@
+/*
+ * pam_keyward.c - the PAM module: account gates agents by policy, session
+ * delivers the granted secrets into a fresh session keyring and revokes
+ * them at close. Thin: parse options, call the core (keyring/session.c),
+ * map its codes to PAM codes in one place, and log with pam_syslog.
+ *
+ * setcred does nothing and succeeds (see pam_keyward(8)): delivery is the
+ * session's job, so an application that calls pam_setcred() before or
+ * after pam_open_session() gets the same result.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_AUTH
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "kw_config.h"
+#include "kw_error.h"
+#include "policy.h"
+#include "session.h"
+
+#define DATA_SESSION "keyward-session-id"
+
+/* Module options. */
+struct opts {
+	const char *config;	/* config=PATH, NULL = the default */
+	bool debug;
+};
+
+/*
+ * Parse the module's arguments into o. Returns PAM_SUCCESS, or
+ * PAM_SERVICE_ERR (logged) on an unknown or malformed option.
+ */
+static int
+parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
+{
+	int i;
+
+	memset(o, 0, sizeof(*o));
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0) {
+			o->config = argv[i] + 7;
+			if (o->config[0] != '/') {
+				pam_syslog(pamh, LOG_ERR, "option config=: '%s' "
+				    "is not an absolute path", o->config);
+				return PAM_SERVICE_ERR;
+			}
+		} else if (strcmp(argv[i], "debug") == 0) {
+			o->debug = true;
+		} else {
+			pam_syslog(pamh, LOG_ERR, "unknown option '%s'",
+			    argv[i]);
+			return PAM_SERVICE_ERR;
+		}
+	}
+	return PAM_SUCCESS;
+}
+
+/*
+ * The one map from core codes to PAM codes; anything not listed is a
+ * failure (fail closed).
+ */
+static int
+to_pam(int rc, bool session)
+{
+	switch (rc) {
+	case KW_OK:
+		return PAM_SUCCESS;
+	case KW_EDENIED:
+		return PAM_PERM_DENIED;
+	case KW_ENOMEM:
+		return PAM_BUF_ERR;
+	case KW_EKEYRING:
+	case KW_EQUOTA:
+		return session ? PAM_SESSION_ERR : PAM_SERVICE_ERR;
+	default:
+		return PAM_SERVICE_ERR;
+	}
+}
+
+/* Hand the core's non-fatal problems to syslog. */
+static void
+warn_syslog(void *arg, const char *msg)
+{
+	pam_syslog((pam_handle_t *)arg, LOG_WARNING, "%s", msg);
+}
+
+/* Read a PAM item as a string (NULL when unset). */
+static const char *
+item(pam_handle_t *pamh, int type)
+{
+	const void *v = NULL;
+
+	if (pam_get_item(pamh, type, &v) != PAM_SUCCESS)
+		return NULL;
+	return v;
+}
+
+/*
+ * Common start of account and session: options, keyward.conf and the
+ * request parameters. Returns a PAM code (errors already logged).
+ */
+static int
+setup(pam_handle_t *pamh, int argc, const char **argv, struct opts *o,
+    struct kw_config *cfg, struct kw_session_params *p)
+{
+	struct kw_error e;
+	const char *user = NULL;
+	int rc;
+
+	memset(p, 0, sizeof(*p));
+	if ((rc = parse_opts(pamh, argc, argv, o)) != PAM_SUCCESS)
+		return rc;
+	kw_error_clear(&e);
+	if (kw_config_load(cfg, o->config, &e) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s", kw_error_text(&e));
+		return PAM_SERVICE_ERR;
+	}
+	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
+	    *user == '\0') {
+		pam_syslog(pamh, LOG_ERR, "cannot determine the user");
+		kw_config_free(cfg);
+		return PAM_USER_UNKNOWN;
+	}
+	p->user = user;
+	p->service = item(pamh, PAM_SERVICE);
+	p->tty = item(pamh, PAM_TTY);
+	p->rhost = item(pamh, PAM_RHOST);
+	/* the core believes these only from a trusted launcher */
+	p->exe = pam_getenv(pamh, "KEYWARD_EXE");
+	p->exe_sha256 = pam_getenv(pamh, "KEYWARD_EXE_SHA256");
+	p->warn = warn_syslog;
+	p->warn_arg = pamh;
+	return PAM_SUCCESS;
+}
+
+/* Free the session id kept between open and close. */
+static void
+free_data(pam_handle_t *pamh, void *data, int error_status)
+{
+	(void)pamh;
+	(void)error_status;
+	free(data);
+}
+
+/* account: the policy gate. */
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	char rule[KW_RULE_REF_MAX];
+	struct kw_session_params p;
+	struct kw_config cfg;
+	struct kw_error e;
+	struct opts o;
+	int rc, kr;
+
+	(void)flags;
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+		return rc;
+	kw_error_clear(&e);
+	kr = kw_session_gate(&cfg, &p, rule, &e);
+	if (kr == KW_EDENIED)
+		pam_syslog(pamh, LOG_NOTICE, "%s", kw_error_text(&e));
+	else if (kr != 0)
+		pam_syslog(pamh, LOG_ERR, "%s", kw_error_text(&e));
+	else if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG, "user '%s' allowed by %s", p.user,
+		    rule);
+	rc = to_pam(kr, false);
+	kw_config_free(&cfg);
+	return rc;
+}
+
+/* session open: deliver. */
+PAM_EXTERN int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	struct kw_session_params p;
+	struct kw_session_info info;
+	struct kw_config cfg;
+	struct kw_error e;
+	struct opts o;
+	char env[64], *id;
+	int rc, kr;
+
+	(void)flags;
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+		return rc;
+	kw_error_clear(&e);
+	kr = kw_session_open(&cfg, &p, &info, &e);
+	if (kr != 0) {
+		pam_syslog(pamh, LOG_ERR, "session for user '%s' not opened: "
+		    "%s", p.user, kw_error_text(&e));
+		rc = to_pam(kr, true);
+		goto out;
+	}
+	if ((id = strdup(info.id)) == NULL ||
+	    pam_set_data(pamh, DATA_SESSION, id, free_data) != PAM_SUCCESS) {
+		free(id);
+		pam_syslog(pamh, LOG_ERR, "cannot keep the session id; closing "
+		    "session %s", info.id);
+		kw_session_close(&cfg, info.id, &p, &e);
+		rc = PAM_BUF_ERR;
+		goto out;
+	}
+	snprintf(env, sizeof(env), "KEYWARD_SESSION=%s", info.id);
+	pam_putenv(pamh, env);
+	if (o.debug)
+		pam_syslog(pamh, LOG_DEBUG, "session %s for user '%s': %zu "
+		    "secret(s) in keyring %ld", info.id, p.user, info.n_keys,
+		    (long)info.ring);
+	rc = PAM_SUCCESS;
+out:
+	kw_config_free(&cfg);
+	return rc;
+}
+
+/* session close: revoke. */
+PAM_EXTERN int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	struct kw_session_params p;
+	struct kw_config cfg;
+	struct kw_error e;
+	struct opts o;
+	const void *data = NULL;
+	const char *id = NULL;
+	int rc, kr;
+
+	(void)flags;
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+		return rc;
+	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS)
+		id = data;
+	kw_error_clear(&e);
+	kr = kw_session_close(&cfg, id, &p, &e);
+	if (kr == KW_ENOTFOUND) {
+		/* nothing open here (open failed, or closed already) */
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG, "close: %s",
+			    kw_error_text(&e));
+		rc = PAM_SUCCESS;
+	} else if (kr != 0) {
+		pam_syslog(pamh, LOG_ERR, "close: %s", kw_error_text(&e));
+		rc = to_pam(kr, true);
+	} else {
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG, "session %s closed",
+			    id != NULL ? id : "(by keyring)");
+		rc = PAM_SUCCESS;
+	}
+	if (id != NULL)
+		pam_set_data(pamh, DATA_SESSION, NULL, NULL);
+	kw_config_free(&cfg);
+	return rc;
+}
+
+/*
+ * setcred: ESTABLISH/DELETE/REINITIALIZE/REFRESH all succeed without side
+ * effects; an unknown option still fails.
+ */
+PAM_EXTERN int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct opts o;
+
+	(void)flags;
+	return parse_opts(pamh, argc, argv, &o);
+}
+
+/* auth: keyward does not authenticate; it stays out of the decision. */
+PAM_EXTERN int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	struct opts o;
+	int rc;
+
+	(void)flags;
+	if ((rc = parse_opts(pamh, argc, argv, &o)) != PAM_SUCCESS)
+		return rc;
+	return PAM_IGNORE;
+}

@@ -1,0 +1,286 @@
+/*
+ * test_keyring.c - CUnit tests of the keyring and registry core against
+ * the real kernel keyring (root: exits 77 otherwise).
+ */
+#include "config.h"
+
+#include <CUnit/Basic.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <keyutils.h>
+
+#include "keyring.h"
+#include "registry.h"
+
+static char tmpdir[] = "/tmp/kw-test-keyring.XXXXXX";
+static char run_dir[PATH_MAX];
+
+/* Parse "type;uid;gid;perm;desc" of a key into its fields. */
+static int
+describe(int32_t k, char *type, unsigned long *uid, unsigned long *perm,
+    char *desc)
+{
+	char buf[256], *p, *q;
+
+	if (keyctl_describe(k, buf, sizeof(buf)) < 0)
+		return -errno;
+	p = strchr(buf, ';');
+	*p = '\0';
+	strcpy(type, buf);
+	*uid = strtoul(p + 1, &q, 10);
+	p = strchr(q + 1, ';');
+	*perm = strtoul(p + 1, &q, 16);
+	strcpy(desc, q + 1);
+	return 0;
+}
+
+static void
+test_add_perm_read_revoke(void)
+{
+	struct kw_error e;
+	char type[32], desc[128], buf[64];
+	unsigned long uid, perm;
+	int32_t ring, k;
+	long n;
+
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &ring, &e), 0);
+	CU_ASSERT(ring > 0);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "unit-a", "v1", 2, 60, &k, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(describe(k, type, &uid, &perm, desc), 0);
+	CU_ASSERT_STRING_EQUAL(type, "user");
+	CU_ASSERT_EQUAL(uid, 0);
+	CU_ASSERT_EQUAL(perm, (unsigned long)KW_KEY_PERM);
+	CU_ASSERT_STRING_EQUAL(desc, "keyward:unit-a");
+	CU_ASSERT(kw_keyring_is_live(k, "unit-a"));
+	CU_ASSERT(!kw_keyring_is_live(k, "unit-b"));
+	n = keyctl_read(k, buf, sizeof(buf));
+	CU_ASSERT(n == 2 && memcmp(buf, "v1", 2) == 0);
+	/* in place: same serial, new value */
+	CU_ASSERT_EQUAL(kw_keyring_update(k, "unit-a", "v2!", 3, &e), 0);
+	n = keyctl_read(k, buf, sizeof(buf));
+	CU_ASSERT(n == 3 && memcmp(buf, "v2!", 3) == 0);
+	CU_ASSERT_EQUAL(kw_keyring_set_timeout(k, "unit-a", 30, &e), 0);
+	CU_ASSERT_EQUAL(kw_keyring_revoke(k, "unit-a", &e), 0);
+	CU_ASSERT(!kw_keyring_is_live(k, "unit-a"));
+	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) < 0 && errno == EKEYREVOKED);
+	/* revoking twice is fine */
+	CU_ASSERT_EQUAL(kw_keyring_revoke(k, "unit-a", &e), 0);
+	/* bad names and zero ttl are refused before any key is made */
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "-bad", "x", 1, 60, &k, &e),
+	    KW_EINVAL);
+	CU_ASSERT_EQUAL(k, 0);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "ok", "x", 1, 0, &k, &e),
+	    KW_EINTERNAL);
+}
+
+static void
+test_session_ring_owner(void)
+{
+	struct kw_error e;
+	char type[32], desc[128];
+	unsigned long uid, perm;
+	int32_t ring, cur;
+
+	/* a ring for nobody (65534): owned by it, and we are root again */
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(65534, 65534, &ring, &e),
+	    0);
+	CU_ASSERT_EQUAL(getuid(), 0);
+	CU_ASSERT_EQUAL(geteuid(), 0);
+	CU_ASSERT_EQUAL(getgid(), 0);
+	CU_ASSERT_EQUAL(getegid(), 0);
+	CU_ASSERT_EQUAL_FATAL(describe(ring, type, &uid, &perm, desc), 0);
+	CU_ASSERT_STRING_EQUAL(type, "keyring");
+	CU_ASSERT_EQUAL(uid, 65534);
+	CU_ASSERT_EQUAL(perm, (unsigned long)KW_RING_PERM);
+	CU_ASSERT_EQUAL(kw_keyring_current_session(&cur, &e), 0);
+	CU_ASSERT_EQUAL(cur, ring);
+}
+
+static void
+test_link_shared(void)
+{
+	struct kw_error e;
+	char buf[16];
+	int32_t r1, r2, k;
+	unsigned long uid, perm;
+	char type[32], desc[128];
+
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(r1, "unit-s", "sh", 2, 60, &k,
+	    &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, &e), 0);
+	/* r2 is our session now; k is not possessed, but root may link */
+	CU_ASSERT_EQUAL(kw_keyring_link(k, r2, "unit-s", &e), 0);
+	CU_ASSERT_EQUAL_FATAL(describe(k, type, &uid, &perm, desc), 0);
+	CU_ASSERT_EQUAL(perm, (unsigned long)KW_KEY_PERM);	/* taken back */
+	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) == 2);	/* possessed */
+	CU_ASSERT_EQUAL(kw_keyring_unlink(k, r2, &e), 0);
+	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) < 0 && errno == EACCES);
+	kw_keyring_revoke(k, "unit-s", &e);
+}
+
+static void
+test_registry_roundtrip(void)
+{
+	struct kw_registry *r;
+	struct kw_reg_session s, g, *all;
+	struct kw_reg_userkey u, ug;
+	struct kw_delivery d;
+	struct kw_error e;
+	struct stat st;
+	kw_session_id *dead;
+	size_t n, nd;
+
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	CU_ASSERT_EQUAL(stat(run_dir, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0700);
+	memset(&s, 0, sizeof(s));
+	CU_ASSERT_EQUAL(kw_session_id_new(s.id, &e), 0);
+	CU_ASSERT(kw_session_id_valid(s.id));
+	strcpy(s.user, "agent one");	/* a blank, %-encoded */
+	s.uid = 1234;
+	s.pid = getpid();
+	CU_ASSERT_EQUAL(kw_proc_start_time(s.pid, &s.start, &e), 0);
+	strcpy(s.service, "keyward-agent");
+	strcpy(s.exe, "/opt/agents/a b%c");
+	s.ring = 42;
+	s.opened = 1700000000;
+	memset(&d, 0, sizeof(d));
+	strcpy(d.secret, "openai-prod");
+	d.version = 3;
+	d.serial = 99;
+	d.scope = KW_SCOPE_USER;
+	d.until = 1700003600;
+	CU_ASSERT_EQUAL(kw_reg_session_add_key(&s, &d, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_session_get(r, s.id, &g, &e), 0);
+	CU_ASSERT_STRING_EQUAL(g.user, "agent one");
+	CU_ASSERT_STRING_EQUAL(g.exe, "/opt/agents/a b%c");
+	CU_ASSERT_STRING_EQUAL(g.tty, "");
+	CU_ASSERT_EQUAL(g.uid, 1234);
+	CU_ASSERT_EQUAL(g.ring, 42);
+	CU_ASSERT_EQUAL_FATAL(g.n_keys, 1);
+	CU_ASSERT_STRING_EQUAL(g.keys[0].secret, "openai-prod");
+	CU_ASSERT_EQUAL(g.keys[0].version, 3);
+	CU_ASSERT_EQUAL(g.keys[0].serial, 99);
+	CU_ASSERT_EQUAL(g.keys[0].scope, KW_SCOPE_USER);
+	CU_ASSERT_EQUAL(g.keys[0].until, 1700003600);
+	kw_reg_session_clear(&g);
+	/* our own session is alive */
+	CU_ASSERT_EQUAL(kw_registry_dead_sessions(r, &dead, &nd, &e), 0);
+	CU_ASSERT_EQUAL(nd, 0);
+	free(dead);
+	CU_ASSERT_EQUAL(kw_registry_sessions(r, &all, &n, &e), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	kw_reg_sessions_free(all, n);
+
+	/* user keys: holders are a set */
+	memset(&u, 0, sizeof(u));
+	strcpy(u.secret, "openai-prod");
+	strcpy(u.user, "agent one");
+	u.uid = 1234;
+	u.version = 3;
+	u.serial = 99;
+	CU_ASSERT_EQUAL(kw_reg_userkey_hold(&u, s.id, &e), 0);
+	CU_ASSERT_EQUAL(kw_reg_userkey_hold(&u, s.id, &e), 0);
+	CU_ASSERT_EQUAL(u.n_holders, 1);
+	CU_ASSERT_EQUAL(kw_registry_userkey_put(r, &u, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_userkey_get(r, 1234, "openai-prod",
+	    &ug, &e), 0);
+	CU_ASSERT_EQUAL(ug.n_holders, 1);
+	CU_ASSERT_EQUAL(ug.serial, 99);
+	kw_reg_userkey_release(&ug, s.id);
+	kw_reg_userkey_release(&ug, s.id);	/* unbalanced: no-op */
+	CU_ASSERT_EQUAL(ug.n_holders, 0);
+	kw_reg_userkey_clear(&ug);
+	kw_reg_userkey_clear(&u);
+	CU_ASSERT_EQUAL(kw_registry_userkey_del(r, 1234, "openai-prod", &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_userkey_get(r, 1234, "openai-prod", &ug,
+	    &e), KW_ENOTFOUND);
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, s.id, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_session_get(r, s.id, &g, &e),
+	    KW_ENOTFOUND);
+	kw_reg_session_clear(&s);
+	kw_registry_close(r);
+}
+
+static void
+test_registry_dead_and_corrupt(void)
+{
+	struct kw_registry *r;
+	struct kw_reg_session s, g;
+	struct kw_error e;
+	kw_session_id *dead;
+	char path[PATH_MAX + 64];
+	size_t nd;
+	pid_t child;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	/* a session whose opener has exited */
+	child = fork();
+	if (child == 0)
+		_exit(0);
+	memset(&s, 0, sizeof(s));
+	kw_session_id_new(s.id, &e);
+	CU_ASSERT_EQUAL(kw_proc_start_time(child, &s.start, &e), 0);
+	waitpid(child, NULL, 0);
+	s.pid = child;
+	strcpy(s.user, "x");
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_dead_sessions(r, &dead, &nd, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(nd, 1);
+	CU_ASSERT_STRING_EQUAL(dead[0], s.id);
+	free(dead);
+	/* a damaged file is refused with file:line */
+	snprintf(path, sizeof(path), "%s/s.%s.%ld.%llu", run_dir, s.id,
+	    (long)s.pid, (unsigned long long)s.start);
+	f = fopen(path, "a");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("key openai-prod 1 notanumber session 5\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(kw_registry_session_get(r, s.id, &g, &e), KW_ECORRUPT);
+	CU_ASSERT(strstr(e.msg, path) != NULL);
+	CU_ASSERT(strstr(e.msg, ":12: bad serial") != NULL);
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, s.id, &e), 0);
+	kw_registry_close(r);
+}
+
+int
+main(void)
+{
+	CU_pSuite s;
+	unsigned fails;
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root (kernel keyring as root)\n");
+		return 77;
+	}
+	if (mkdtemp(tmpdir) == NULL)
+		return 1;
+	snprintf(run_dir, sizeof(run_dir), "%s/run/keyward", tmpdir);
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	s = CU_add_suite("keyring", NULL, NULL);
+	CU_add_test(s, "add, perms, read, update, revoke",
+	    test_add_perm_read_revoke);
+	CU_add_test(s, "session ring owned by the user", test_session_ring_owner);
+	CU_add_test(s, "link a shared key", test_link_shared);
+	CU_add_test(s, "registry round trip", test_registry_roundtrip);
+	CU_add_test(s, "registry dead sessions and corruption",
+	    test_registry_dead_and_corrupt);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	snprintf(run_dir, sizeof(run_dir), "rm -rf '%s'", tmpdir);
+	if (system(run_dir) != 0)
+		fails++;
+	return fails == 0 ? 0 : 1;
+}
