@@ -25,6 +25,9 @@ struct kw_audit {
 	int fd;			/* libaudit netlink socket, -1 = none */
 	int open_errno;		/* why audit_open() failed */
 	enum kw_audit_mode mode;
+	bool in_batch;		/* between batch_begin and batch_end */
+	bool batch_checked;	/* the status before the batch was read */
+	struct kw_audit_status batch_before;
 };
 
 static const char *const op_names[] = {
@@ -299,12 +302,75 @@ state_failed(struct kw_error *e, const char *fmt, ...)
 	return kw_fail(e, KW_EAUDIT, "%s", m);
 }
 
-/* Write one record and check, as far as the kernel tells, it was kept. */
+/*
+ * Read the audit status before records are written: audit must be enabled
+ * (and, in required mode, a daemon running). Without CAP_AUDIT_CONTROL (an
+ * agent's keyward get) the status cannot be read: fatal only in required
+ * mode; then *checked stays false and nothing is compared after.
+ */
+static int
+status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
+    struct kw_error *e)
+{
+	int rc, err;
+
+	*checked = false;
+	rc = kw_audit_get_status(a->fd, st, &err, e);
+	if (rc == 0) {
+		*checked = true;
+		if (st->enabled == 0)
+			return state_failed(e, "audit record not written: "
+			    "the kernel audit subsystem is disabled");
+		if (st->pid == 0 && a->mode == KW_AUDIT_REQUIRED)
+			return state_failed(e, "audit record not written: "
+			    "no audit daemon is running");
+		return 0;
+	}
+	if (a->mode == KW_AUDIT_REQUIRED)
+		return kw_error_prefix(e, "audit record not written");
+	if (!kw_audit_errno_is_absent(err) && err != EPERM)
+		return write_failed(a, err, e, "audit status");
+	kw_error_clear(e);
+	return 0;
+}
+
+/*
+ * Read the audit status after records were written and compare it with
+ * before: still enabled, a daemon still there, the lost counter unchanged.
+ */
+static int
+status_after(struct kw_audit *a, const struct kw_audit_status *before,
+    struct kw_error *e)
+{
+	struct kw_audit_status after;
+	int rc, err;
+
+	if ((rc = kw_audit_get_status(a->fd, &after, &err, e)) != 0)
+		return a->mode == KW_AUDIT_REQUIRED ? kw_error_prefix(e,
+		    "audit record not confirmed") : write_failed(a, err, e,
+		    "audit record not confirmed");
+	if (after.enabled == 0 || after.pid == 0)
+		return state_failed(e, "audit record not kept: audit was "
+		    "disabled or its daemon stopped");
+	if (after.lost != before->lost)
+		return state_failed(e, "audit record may be lost: the "
+		    "kernel's lost counter went from %u to %u", before->lost,
+		    after.lost);
+	return 0;
+}
+
+/*
+ * Write one record and check, as far as the kernel tells, it was kept:
+ * the kernel drops user records silently while audit is disabled and keeps
+ * them only in the kernel log without a daemon, so the status is read
+ * before and after and the lost counter compared. Inside a batch the
+ * status is read once around the whole batch instead.
+ */
 int
 kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
     struct kw_error *e)
 {
-	struct kw_audit_status before, after;
+	struct kw_audit_status before;
 	char msg[2048];
 	const char *host, *addr;
 	int type, ret, err, rc;
@@ -320,27 +386,8 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 		return write_failed(a, a->open_errno, e,
 		    "audit record not written: no kernel audit connection");
 	type = r->op == KW_OP_GATE ? AUDIT_USER_ACCT : AUDIT_CRYPTO_KEY_USER;
-	/*
-	 * The kernel drops user records silently while audit is disabled
-	 * and keeps them only in the kernel log without a daemon: look
-	 * before and after, and compare the lost counter. Without
-	 * CAP_AUDIT_CONTROL (an agent's keyward get) the status cannot be
-	 * read: that is fatal only in required mode.
-	 */
-	rc = kw_audit_get_status(a->fd, &before, &err, e);
-	if (rc == 0) {
-		checked = true;
-		if (before.enabled == 0)
-			return state_failed(e, "audit record not written: "
-			    "the kernel audit subsystem is disabled");
-		if (before.pid == 0 && a->mode == KW_AUDIT_REQUIRED)
-			return state_failed(e, "audit record not written: "
-			    "no audit daemon is running");
-	} else if (a->mode == KW_AUDIT_REQUIRED) {
-		return kw_error_prefix(e, "audit record not written");
-	} else if (!kw_audit_errno_is_absent(err) && err != EPERM) {
-		return write_failed(a, err, e, "audit status");
-	}
+	if (!a->in_batch && (rc = status_before(a, &before, &checked, e)) != 0)
+		return rc;
 	host = safe_field(r->hostname);
 	addr = safe_field(r->addr);
 	if (host != NULL && addr == NULL)
@@ -358,18 +405,33 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 	}
 	if (!checked)
 		return 0;
-	if ((rc = kw_audit_get_status(a->fd, &after, &err, e)) != 0)
-		return a->mode == KW_AUDIT_REQUIRED ? kw_error_prefix(e,
-		    "audit record not confirmed") : write_failed(a, err, e,
-		    "audit record not confirmed");
-	if (after.enabled == 0 || after.pid == 0)
-		return state_failed(e, "audit record not kept: audit was "
-		    "disabled or its daemon stopped");
-	if (after.lost != before.lost)
-		return state_failed(e, "audit record may be lost: the "
-		    "kernel's lost counter went from %u to %u", before.lost,
-		    after.lost);
-	return 0;
+	return status_after(a, &before, e);
+}
+
+/* Start a batch: one status check before all of its records. */
+int
+kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e)
+{
+	int rc;
+
+	if (a == NULL || a->fd < 0 || a->in_batch)
+		return 0;	/* kw_audit_emit() reports the missing fd */
+	rc = status_before(a, &a->batch_before, &a->batch_checked, e);
+	if (rc == 0)
+		a->in_batch = true;
+	return rc;
+}
+
+/* End a batch: one status check after all of its records. */
+int
+kw_audit_batch_end(struct kw_audit *a, struct kw_error *e)
+{
+	if (a == NULL || !a->in_batch)
+		return 0;
+	a->in_batch = false;
+	if (!a->batch_checked)
+		return 0;
+	return status_after(a, &a->batch_before, e);
 }
 
 /* True when rc from kw_audit_emit()/ready() must refuse the operation. */

@@ -88,6 +88,18 @@ int kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
     struct kw_error *e);
 
 /*
+ * Batches: between kw_audit_batch_begin() and kw_audit_batch_end() the
+ * audit status is read once before and once after all the records instead
+ * of around each one (the lost counter unchanged over the batch proves
+ * every record of it was kept). A failure of batch_end means some record of
+ * the batch may be lost: callers refuse (or undo) the whole batch exactly
+ * as for a failed kw_audit_emit(), using kw_audit_fatal(). Records that
+ * fail inside a batch are still reported by kw_audit_emit() itself.
+ */
+int kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e);
+int kw_audit_batch_end(struct kw_audit *a, struct kw_error *e);
+
+/*
  * True when rc, returned by kw_audit_emit() or kw_audit_ready() on a, must
  * refuse the operation: any failure in required mode; in best-effort mode
  * any failure but KW_EAUDIT (no kernel audit here, audit disabled, record

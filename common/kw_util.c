@@ -318,7 +318,9 @@ kw_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		rc = kw_fail_errno(e, KW_ESYSTEM, -r, "%s: write", tmp);
 		goto fail;
 	}
-	while ((r = fsync(fd)) < 0 && errno == EINTR)
+	r = 0;
+	while (!(flags & KW_WRITE_NOSYNC) && (r = fsync(fd)) < 0 &&
+	    errno == EINTR)
 		;
 	if (r < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fsync", tmp);
@@ -341,6 +343,8 @@ kw_atomic_write(const char *path, const void *data, size_t len, mode_t mode,
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: rename", path);
 		goto fail;
 	}
+	if (flags & KW_WRITE_NOSYNC)
+		return 0;
 	return kw_fsync_parent(path, e);
 fail:
 	if (fd >= 0)

@@ -63,11 +63,15 @@ int kw_ensure_dir(const char *dir, mode_t mode, struct kw_error *e);
 
 /* Flags for kw_atomic_write(). */
 #define KW_WRITE_EXCL	0x01	/* fail with KW_EEXIST if path exists */
+#define KW_WRITE_NOSYNC	0x02	/* no fsync: runtime state (/run) that a
+				 * reboot discards anyway; rename keeps it
+				 * atomic for readers and crashed writers */
 
 /*
  * Replace path atomically with len bytes of data: a temporary file made
  * with mkstemp() in the same directory, fchmod(mode), write, fsync, rename
- * over path (or link(2) for KW_WRITE_EXCL), fsync of the directory. On any
+ * over path (or link(2) for KW_WRITE_EXCL), fsync of the directory (both
+ * fsyncs skipped with KW_WRITE_NOSYNC). On any
  * failure the old file is untouched and the temporary file removed.
  */
 int kw_atomic_write(const char *path, const void *data, size_t len,

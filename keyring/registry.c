@@ -422,7 +422,7 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 	if (b.oom)
 		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	else
-		rc = kw_atomic_write(path, b.p, b.len, 0600, 0, e);
+		rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC, e);
 	free(b.p);
 	return rc;
 }
@@ -450,7 +450,7 @@ kw_registry_userkey_put(struct kw_registry *r, const struct kw_reg_userkey *u,
 	if (b.oom)
 		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	else
-		rc = kw_atomic_write(path, b.p, b.len, 0600, 0, e);
+		rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC, e);
 	free(b.p);
 	return rc;
 }

@@ -106,6 +106,34 @@ emit(struct ctx *c, const struct kw_audit_rec *r, struct kw_error *e)
 	return 0;
 }
 
+/*
+ * Begin or end (end == true) a batch of records: one audit status check
+ * around the batch instead of one around each record. Failures are handled
+ * as emit() handles a record's: an error in required mode (or when fatal),
+ * a warning in best-effort mode.
+ */
+static int
+batch(struct ctx *c, bool end, struct kw_error *e)
+{
+	struct kw_error ae;
+	int rc;
+
+	kw_error_clear(&ae);
+	rc = end ? kw_audit_batch_end(c->audit, &ae) :
+	    kw_audit_batch_begin(c->audit, &ae);
+	if (rc == 0)
+		return 0;
+	if (c->cfg->audit == KW_AUDIT_REQUIRED ||
+	    kw_audit_fatal(c->audit, rc)) {
+		if (e != NULL)
+			*e = ae;
+		return rc;
+	}
+	warnf(c, "audit records may be lost (audit = best-effort): %s",
+	    kw_error_text(&ae));
+	return 0;
+}
+
 /* ---- users ---------------------------------------------------------- */
 
 /* Free a user. */
@@ -475,6 +503,9 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		rc = kw_fail(e, KW_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* the deliver records are one batch: kept all, or the open fails */
+	if ((rc = batch(&c, false, e)) != 0)
+		goto out;
 	for (i = 0; i < n_grants; i++) {
 		rc = deliver_one(&c, reg, v, &grants[i], &u, &s, ring, now,
 		    &m[i], e);
@@ -485,6 +516,8 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		if ((rc = kw_reg_session_add_key(&s, &m[i].d, e)) != 0)
 			goto out;
 	}
+	if ((rc = batch(&c, true, e)) != 0)
+		goto out;
 	/* user key files first, then the session that holds them */
 	for (i = 0; i < n_made; i++) {
 		if (m[i].d.scope != KW_SCOPE_USER)
