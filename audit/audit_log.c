@@ -368,8 +368,13 @@ report_kernel(struct scan *s, const char *text, struct kw_access *acc)
 	num_field(text, "a3", 16, &a3);
 	if ((op = keyctl_op(a0)) == NULL || a1 <= 0 || a1 > INT32_MAX)
 		return 0;
-	/* keyctl_read_alloc's size probe (NULL buffer) reads nothing */
-	if (a0 == 11 && (a2 == 0 || a3 == 0))
+	/*
+	 * keyctl_read_alloc's size probe (NULL buffer) reads nothing: a
+	 * successful probe is not a read (the read that follows is). A
+	 * refused probe is the only trace of a refused read: keep it.
+	 */
+	field(text, "success", ok, sizeof(ok));
+	if (a0 == 11 && (a2 == 0 || a3 == 0) && strcmp(ok, "yes") == 0)
 		return 0;
 	acc->serial = (int32_t)a1;
 	d = find_delivery(s, acc->serial, acc_ms(acc));
@@ -378,7 +383,6 @@ report_kernel(struct scan *s, const char *text, struct kw_access *acc)
 	snprintf(acc->op, sizeof(acc->op), "%s", op);
 	snprintf(acc->source, sizeof(acc->source), "kernel");
 	common_fields(text, acc);
-	field(text, "success", ok, sizeof(ok));
 	acc->success = strcmp(ok, "yes") == 0;
 	acc->refused = !acc->success;
 	if (d != NULL) {

@@ -93,7 +93,7 @@ print_access(const struct kw_access *a, void *arg)
 	snprintf(serial, sizeof(serial), "%ld", (long)a->serial);
 	switch (p->fmt) {
 	case FMT_TEXT:
-		printf("%s %-8s %-20s v%-3s uid=%s auid=%s acct=%s pid=%s "
+		printf("%s %-11s %-20s v%-3s uid=%s auid=%s acct=%s pid=%s "
 		    "exe=%s src=%s serial=%s res=%s%s%s\n", when, a->op,
 		    a->secret[0] != '\0' ? a->secret : "?",
 		    a->version != 0 ? ver : "?", user, auid,

@@ -35,8 +35,8 @@ rules_file() {
 
 clean() {
 	pkill -u "$AGENT" 2>/dev/null || true
-	userdel -f "$AGENT" 2>/dev/null || true
-	userdel -f "$OTHER" 2>/dev/null || true
+	userdel -f -r "$AGENT" 2>/dev/null || true
+	userdel -f -r "$OTHER" 2>/dev/null || true
 	rm -f "/etc/pam.d/$SERVICE"
 	if [ -f "$DEMO/rules-added" ]; then
 		while IFS= read -r rule; do
@@ -107,6 +107,9 @@ POLICY
 run cat "$etc/policy.conf"
 run "$KEYWARD" --root "$ROOT" check
 run "$KEYWARD" --root "$ROOT" explain --user "$AGENT" --service "$SERVICE"
+# where the agent leaves notes for the story (its serial, its errors)
+IO=$DEMO/io
+install -d -o "$AGENT" -g "$AGENT" -m 700 "$IO"
 
 step "4. ... wires PAM: /etc/pam.d/$SERVICE"
 cat > "/etc/pam.d/$SERVICE" <<PAM
@@ -124,15 +127,15 @@ cat > "$DEMO/agent.sh" <<AGENT_SH
 v=\$($KEYWARD get demo-openai) || { echo "agent: cannot read demo-openai"; exit 1; }
 echo "agent: I am \$(id -un); I read demo-openai: \${#v} bytes, sha256 \$(printf %s "\$v" | sha256sum | cut -c1-16)"
 unset v
-keyctl search @s user keyward:demo-openai > $DEMO/serial
-echo "agent: my key's serial is \$(cat $DEMO/serial)"
-if $KEYWARD get demo-s3 >/dev/null 2>$DEMO/other.err; then
+keyctl search @s user keyward:demo-openai > $IO/serial
+echo "agent: my key's serial is \$(cat $IO/serial)"
+if $KEYWARD get demo-s3 >/dev/null 2>$IO/other.err; then
 	echo "agent: I could read demo-s3 (this must not happen)"
 else
-	echo "agent: demo-s3 was not granted: \$(cat $DEMO/other.err)"
+	echo "agent: demo-s3 was not granted: \$(cat $IO/other.err)"
 fi
-touch $DEMO/ready
-while [ ! -e $DEMO/stop ]; do sleep 0.2; done
+touch $IO/ready
+while [ ! -e $IO/stop ]; do sleep 0.2; done
 echo "agent: done, exiting (the session closes and the key is revoked)"
 AGENT_SH
 chmod 755 "$DEMO/agent.sh"
@@ -141,9 +144,9 @@ printf '   $ %s\n' "$KEYWARD run --service $SERVICE --user $AGENT -- $DEMO/agent
     sed 's/^/     /' &
 runner=$!
 i=0
-while [ ! -e "$DEMO/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-[ -e "$DEMO/ready" ] || { echo "demo: the agent did not start" >&2; exit 1; }
-serial=$(cat "$DEMO/serial")
+while [ ! -e "$IO/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+[ -e "$IO/ready" ] || { echo "demo: the agent did not start" >&2; exit 1; }
+serial=$(cat "$IO/serial")
 
 step "6. Nobody else can read it: the same user in another session, another user, root"
 run runuser -u "$AGENT" -- keyctl print "$serial"
@@ -153,7 +156,7 @@ say "root can see the delivery in the registry (no value in it):"
 run sh -c "grep -rh . '$ROOT/run/keyward' 2>/dev/null | grep -i -e demo-openai -e serial | head -5"
 
 step "7. The agent ends; its session closes and the key is revoked"
-touch "$DEMO/stop"
+touch "$IO/stop"
 wait "$runner" || true
 run keyctl print "$serial"
 

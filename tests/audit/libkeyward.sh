@@ -15,7 +15,7 @@ check "exports keyward_strerror@@KEYWARD_1.0" contains "$SYMS" "keyward_strerror
 n=$(echo "$SYMS" | grep -vc '^keyward_\(get\|free\|strerror\)@@KEYWARD_1.0$')
 check "exports nothing else ($n other symbols)" [ "$n" -eq 0 ]
 check "no core kw_* or kwr_* symbol leaks" eval '! nm -D --defined-only "$LIB" | grep -q " kwr\?_"'
-check "SONAME is libkeyward.so.0" eval 'objdump -p "$LIB" | grep -q "SONAME *libkeyward.so.0"'
+check "SONAME is libkeyward.so.1" eval 'objdump -p "$LIB" | grep -q "SONAME *libkeyward.so.1"'
 
 PC="$top_builddir/lib/keyward.pc"
 check "keyward.pc is generated" [ -f "$PC" ]

@@ -63,6 +63,8 @@ expect_status 1 "the agent in another session cannot read" \
     keyctl session - setpriv --reuid="$AGENT" --regid="$AGENT" --clear-groups "$KEYWARD" get "$SECRET"
 check "... and says why" contains "$err" "no such secret"
 expect_status 1 "a failed get (unknown secret) with the capability" as_agent "$CAPKW" get "nope-$$"
+expect_status 1 "a raw keyctl read of the serial from another session is refused" \
+    keyctl session - setpriv --reuid="$AGENT" --regid="$AGENT" --clear-groups keyctl print "$SERIAL"
 
 # root-side records of the other ops, emitted directly
 check "keyward-update record" "$KW_EMIT" update "$SECRET" "$SERIAL" "$AGENT" success 2
@@ -106,9 +108,10 @@ check "keyward audit: libkeyward read by the agent, named" eval 'echo "$A" | gre
 check "keyward audit: keyward get read, named" eval 'echo "$A" | grep " read " | grep "exe=$KEYWARD src=kernel " | grep -q "uid=$AGENT("'
 check "keyward audit: capable get is one access (kernel+keyward)" eval 'echo "$A" | grep " read " | grep -q "exe=$CAPKW src=kernel+keyward"'
 check "keyward audit: the version comes from the delivery" eval 'echo "$A" | grep "exe=/usr/bin/keyctl" | grep -q " v1 "'
-n=$(echo "$A" | grep " read " | grep -c "exe=/usr/bin/keyctl")
+n=$(echo "$A" | grep " read " | grep "res=success" | grep -c "exe=/usr/bin/keyctl")
 check "keyward audit: keyctl's size probe + read count as one read ($n)" [ "$n" -eq 1 ]
 check "keyward audit: the denial is flagged" eval 'echo "$A" | grep " deny " | grep -q "FLAG=refused"'
+check "keyward audit: the refused kernel read from another session is flagged" eval 'echo "$A" | grep " read " | grep "exe=/usr/bin/keyctl" | grep "res=failed" | grep -q "FLAG=refused"'
 check "keyward audit: update and revoke shown" eval 'echo "$A" | grep -q " update " && echo "$A" | grep -q " revoke "'
 expect_status 0 "keyward audit --user --format json" "$KEYWARD" audit --since "$SINCE" --user "$AGENT" --format json
 check "json output parses" eval 'printf "%s" "$out" | python3 -c "import json,sys; d=json.load(sys.stdin); assert len(d) >= 4"'
