@@ -53,7 +53,38 @@ kwr_name_ok(const char *name)
 	return i <= KWR_NAME_MAX;
 }
 
-/* Find keyward:name among the keys this process possesses. */
+/*
+ * True when key id is a key keyward delivered: type user, owned by root
+ * (uid 0: only root can make such a key, so a same-uid process cannot
+ * plant one) and described exactly desc. keyctl_describe gives
+ * "type;uid;gid;perm;description".
+ */
+static int
+kwr_is_delivered(long id, const char *desc)
+{
+	char *d = NULL, *p;
+	int ok = 0, i;
+
+	if (keyctl_describe_alloc((key_serial_t)id, &d) < 0 || d == NULL)
+		return 0;
+	if (strncmp(d, "user;0;", 7) == 0) {
+		for (p = d, i = 0; i < 4 && p != NULL; i++) {
+			p = strchr(p, ';');
+			if (p != NULL)
+				p++;
+		}
+		ok = p != NULL && strcmp(p, desc) == 0;
+	}
+	free(d);
+	return ok;
+}
+
+/*
+ * Find keyward:name among the keys this process possesses through its
+ * session keyring (where pam_keyward puts them, scope=user keys included),
+ * and only a key keyward delivered. Never the user keyring: any process of
+ * the same uid can add keys there.
+ */
 int32_t
 kwr_find(const char *name)
 {
@@ -66,17 +97,13 @@ kwr_find(const char *name)
 	snprintf(desc, sizeof(desc), "%s%s", KWR_PREFIX, name);
 	/* KEYCTL_SEARCH is not audited; only the read is */
 	id = keyctl_search(KEY_SPEC_SESSION_KEYRING, "user", desc, 0);
-	if (id > 0)
-		return (int32_t)id;
-	err = errno;
-	if (err == ENOKEY) {
-		id = keyctl_search(KEY_SPEC_USER_KEYRING, "user", desc, 0);
-		if (id > 0)
-			return (int32_t)id;
-		if (errno != ENOKEY)
-			err = errno;
+	if (id <= 0) {
+		err = errno;
+		return -(err != 0 ? err : ENOKEY);
 	}
-	return -(err != 0 ? err : ENOKEY);
+	if (!kwr_is_delivered(id, desc))
+		return -ENOKEY;
+	return (int32_t)id;
 }
 
 /* Read key serial into a heap buffer. */
@@ -101,7 +128,8 @@ kwr_read(int32_t serial, unsigned char **buf, size_t *len)
 		}
 		if ((size_t)n <= cap)
 			break;
-		/* bigger than the buffer: the kernel copied nothing */
+		/* bigger than the buffer: older kernels copied a part */
+		wipe(b, cap + 1);
 		free(b);
 		if (n > KWR_VALUE_MAX + 1)
 			return -EFBIG;
