@@ -121,9 +121,10 @@ kw_audit_ready(struct kw_audit *a, struct kw_error *e)
 		return kw_error_prefix(e, "audit unavailable");
 	if (!loaded)
 		return kw_fail(e, KW_EAUDIT, "audit unavailable: keyward's "
-		    "keyctl read rule (-k keyward) is not loaded in the kernel "
-		    "(install keyward.rules in /etc/audit/rules.d and run "
-		    "augenrules --load)");
+		    "keyctl read rules (-k keyward, 64- and 32-bit) are not "
+		    "both loaded in the kernel, or a rule excludes their "
+		    "records (install keyward.rules in /etc/audit/rules.d and "
+		    "run augenrules --load)");
 	return 0;
 }
 

@@ -216,14 +216,52 @@ classify_rule(const struct audit_rule_data *r, size_t len, int nr,
 	return 0;
 }
 
-/* Is keyward's keyctl-read rule loaded? */
+/*
+ * True when an exclude-list rule may drop SYSCALL records (and so the
+ * kernel records of key reads): any "always" exclude rule, unless it only
+ * drops one message type that is not SYSCALL.
+ */
+static bool
+exclude_shadows(const struct audit_rule_data *r, size_t len)
+{
+	uint32_t i;
+
+	if ((r->flags & ~AUDIT_FILTER_PREPEND) != AUDIT_FILTER_EXCLUDE ||
+	    r->action != AUDIT_ALWAYS)
+		return false;
+	if (r->field_count > AUDIT_MAX_FIELDS ||
+	    sizeof(*r) + r->buflen > len)
+		return true;
+	for (i = 0; i < r->field_count; i++)
+		if (r->fields[i] == AUDIT_MSGTYPE &&
+		    r->fieldflags[i] == AUDIT_EQUAL &&
+		    r->values[i] != AUDIT_SYSCALL)
+			return false;
+	return true;
+}
+
+/* Per architecture: keyctl's number, the arch value, what was seen. */
+struct read_rule_arch {
+	int nr;
+	uint32_t arch;
+	bool loaded;
+	bool shadowed;
+};
+
+/*
+ * Is keyward's keyctl-read rule loaded, for the native architecture and,
+ * on x86_64, for 32-bit programs too (a 32-bit keyctl is another system
+ * call number: without its rule such reads leave no record)? Not when an
+ * earlier never-rule or an exclude rule would drop the records.
+ */
 int
 kw_audit_read_rule_loaded(int fd, bool *loaded, int *err, struct kw_error *e)
 {
+	struct read_rule_arch ra[2];
 	struct audit_reply rep;
-	int seq, r, nr, machine, c;
-	uint32_t arch;
-	bool shadowed = false;
+	int seq, r, machine, c;
+	size_t n = 1, i;
+	bool excluded = false;
 
 	*loaded = false;
 	*err = 0;
@@ -231,13 +269,20 @@ kw_audit_read_rule_loaded(int fd, bool *loaded, int *err, struct kw_error *e)
 		*err = EBADF;
 		return kw_fail(e, KW_EAUDIT, "no audit connection");
 	}
+	memset(ra, 0, sizeof(ra));
 	machine = audit_detect_machine();
-	nr = machine < 0 ? -1 : audit_name_to_syscall("keyctl", machine);
-	arch = machine < 0 ? 0 : audit_machine_to_elf(machine);
-	if (nr < 0 || arch == 0) {
+	ra[0].nr = machine < 0 ? -1 : audit_name_to_syscall("keyctl", machine);
+	ra[0].arch = machine < 0 ? 0 : audit_machine_to_elf(machine);
+	if (ra[0].nr < 0 || ra[0].arch == 0) {
 		*err = ENOSYS;
 		return kw_fail(e, KW_EAUDIT, "audit rules: unknown machine or "
 		    "no keyctl system call");
+	}
+	if (machine == MACH_86_64) {
+		ra[1].nr = audit_name_to_syscall("keyctl", MACH_X86);
+		ra[1].arch = audit_machine_to_elf(MACH_X86);
+		if (ra[1].nr >= 0 && ra[1].arch != 0)
+			n = 2;
 	}
 	seq = audit_request_rules_list_data(fd);
 	if (seq <= 0) {
@@ -257,12 +302,21 @@ kw_audit_read_rule_loaded(int fd, bool *loaded, int *err, struct kw_error *e)
 			continue;
 		if (rep.len < (int)NLMSG_HDRLEN)
 			continue;
-		c = classify_rule(rep.ruledata,
-		    (size_t)rep.len - NLMSG_HDRLEN, nr, arch);
-		if (c < 0 && !*loaded)
-			shadowed = true;
-		else if (c > 0 && !shadowed)
-			*loaded = true;
+		if (exclude_shadows(rep.ruledata,
+		    (size_t)rep.len - NLMSG_HDRLEN))
+			excluded = true;
+		for (i = 0; i < n; i++) {
+			c = classify_rule(rep.ruledata,
+			    (size_t)rep.len - NLMSG_HDRLEN, ra[i].nr,
+			    ra[i].arch);
+			if (c < 0 && !ra[i].loaded)
+				ra[i].shadowed = true;
+			else if (c > 0 && !ra[i].shadowed)
+				ra[i].loaded = true;
+		}
 	}
+	*loaded = !excluded;
+	for (i = 0; i < n; i++)
+		*loaded = *loaded && ra[i].loaded;
 	return 0;
 }

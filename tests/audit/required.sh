@@ -48,6 +48,30 @@ if auditctl -d always,exit -F arch=b64 -S keyctl -F a0=11 -k keyward >/dev/null 
 else
 	notok "could not remove the read rule for the test"
 fi
+# ... nor when only the 32-bit read rule is missing (int 0x80 keyctl)
+R32="-a always,exit -F arch=b32 -S keyctl -F a0=11 -k keyward"
+if auditctl -d always,exit -F arch=b32 -S keyctl -F a0=11 -k keyward >/dev/null 2>&1; then
+	at_exit "auditctl $R32"
+	expect_status 1 "32-bit read rule missing: not ready" "$KW_EMIT" ready
+	# shellcheck disable=SC2086
+	auditctl $R32 >/dev/null
+	expect_status 0 "32-bit rule back: ready again" "$KW_EMIT" ready
+else
+	notok "could not remove the 32-bit read rule for the test"
+fi
+# ... nor when an exclude rule drops SYSCALL records
+XR="always,exclude -F msgtype=SYSCALL"
+# shellcheck disable=SC2086
+if auditctl -a $XR >/dev/null 2>&1; then
+	at_exit "auditctl -d $XR"
+	expect_status 1 "an exclude rule drops SYSCALL records: not ready" \
+	    "$KW_EMIT" ready
+	# shellcheck disable=SC2086
+	auditctl -d $XR >/dev/null
+	expect_status 0 "exclude rule gone: ready again" "$KW_EMIT" ready
+else
+	notok "could not add the exclude rule for the test"
+fi
 
 # 3. no CAP_AUDIT_WRITE: an unprivileged user, and root without the cap
 expect_status 1 "unprivileged: not ready (no status access)" \
