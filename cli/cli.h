@@ -92,6 +92,16 @@ int cmd_env(struct cli *c, int argc, char **argv);
 int cmd_ls(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_audit_hash(struct cli *c, int argc, char **argv);
+int cmd_sessions(struct cli *c, int argc, char **argv);
+int cmd_revoke(struct cli *c, int argc, char **argv);
+
+/*
+ * After rotate or rollback committed version `version` of name (value,
+ * len bytes): update every live copy in place (cmd_lifecycle.c). Prints
+ * what it did to info; returns an exit code.
+ */
+int cli_propagate(struct cli *c, FILE *info, const char *name,
+    const unsigned char *value, size_t len, uint32_t version);
 
 /*
  * Policy part of 'keyward check' (cmd_policy.c): validates the policy,

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "audit.h"
 #include "cli.h"
 #include "kw_util.h"
@@ -247,6 +249,8 @@ struct change {
 	const unsigned char *value;	/* add, rotate */
 	size_t len;
 	const struct kw_add_opts *opts;	/* add */
+	FILE *info;			/* where to say what was done */
+	bool print_value;		/* rotate --generate: print value */
 };
 
 /*
@@ -291,8 +295,43 @@ audit_vault_change(struct cli *c, struct kw_audit *a,
 }
 
 /*
+ * After a rotate or rollback committed version `version` of ch->name (the
+ * vault still locked, so that two rotations reach the agents in the order
+ * they reached the vault): update every live copy in place. The value is
+ * ch->value (rotate) or read back from the vault (rollback). Returns an
+ * exit code.
+ */
+static int
+propagate(struct cli *c, const struct change *ch,
+    const unsigned char key[KW_MASTER_KEY_LEN], uint32_t version)
+{
+	struct kw_vault *rv = NULL;
+	struct kw_secret *sec = NULL;
+	struct kw_error e;
+	int rc;
+
+	kw_error_clear(&e);
+	if (ch->value != NULL)
+		return cli_propagate(c, ch->info, ch->name, ch->value, ch->len,
+		    version);
+	if (kw_vault_open(c->cfg.vault, key, &rv, &e) != 0 ||
+	    kw_vault_get(rv, ch->name, version, &sec, &e) != 0) {
+		kw_vault_close(rv);
+		cli_errorf(c, "%s: live copies not updated: %s", ch->name,
+		    kw_error_text(&e));
+		return KW_EXIT_FAIL;
+	}
+	rc = cli_propagate(c, ch->info, ch->name, sec->data, sec->len,
+	    version);
+	kw_secret_free(sec);
+	kw_vault_close(rv);
+	return rc;
+}
+
+/*
  * Make one change: load the master key, open the vault locked, apply,
- * write the keyward-vault audit record, commit, report. Returns an exit
+ * write the keyward-vault audit record, commit, report; a rotate or
+ * rollback then reaches the live copies (propagate()). Returns an exit
  * code. The record is written before the commit so that in audit=required
  * mode a record that cannot be written refuses the change; a commit that
  * then fails is recorded again with res=failed.
@@ -308,7 +347,8 @@ vault_change(struct cli *c, const struct change *ch)
 	struct kw_vault *v = NULL;
 	struct kw_audit *a = NULL;
 	struct kw_error e, e2;
-	int rc;
+	FILE *info = ch->info != NULL ? ch->info : stdout;
+	int rc, prc = KW_EXIT_OK;
 
 	kw_error_clear(&e);
 	memset(&before, 0, sizeof(before));
@@ -350,17 +390,25 @@ vault_change(struct cli *c, const struct change *ch)
 		goto out;
 	}
 	if (ch->op == CHANGE_REMOVE)
-		printf("%s %s (version %u and %u older)\n", verbs[ch->op],
-		    ch->name, before.version, before.prev_version != 0 ? 1 : 0);
+		fprintf(info, "%s %s (version %u and %u older)\n", verbs[ch->op],
+		    ch->name, before.version, before.prev_version != 0 ? 1u : 0u);
 	else
-		printf("%s %s: version %u is current%s\n", verbs[ch->op],
-		    ch->name, after.version, after.prev_version != 0 ?
-		    ", previous kept" : "");
+		fprintf(info, "%s %s: version %u is current%s\n",
+		    verbs[ch->op], ch->name, after.version,
+		    after.prev_version != 0 ? ", previous kept" : "");
+	/* committed: a generated value is shown now or never */
+	if (ch->print_value) {
+		fwrite(ch->value, 1, ch->len, stdout);
+		fputc('\n', stdout);
+		fflush(stdout);
+	}
+	if (ch->op == CHANGE_ROTATE || ch->op == CHANGE_ROLLBACK)
+		prc = propagate(c, ch, key, after.version);
 out:
 	kw_wipe(key, sizeof(key));
 	kw_vault_close(v);
 	kw_audit_close(a);
-	return rc != 0 ? cli_fail(c, &e) : KW_EXIT_OK;
+	return rc != 0 ? cli_fail(c, &e) : prc;
 }
 
 /*
@@ -405,8 +453,61 @@ read_value(const char *name, const char *from_file, unsigned char **buf,
 struct value_args {
 	const char *name;
 	const char *from_file;
+	uint64_t generate;		/* rotate --generate N: N bytes */
 	struct kw_add_opts opts;
 };
+
+/* rotate --generate N: at least 16 bytes, at most what fits encoded. */
+#define GENERATE_MIN 16
+#define GENERATE_MAX ((KW_SECRET_MAX / 4) * 3)
+
+/*
+ * A new value of n random bytes (kernel CSPRNG), encoded base64url
+ * without padding: that text is the value. Free with kw_freezero().
+ */
+static int
+generate_value(uint64_t n, unsigned char **buf, size_t *len,
+    struct kw_error *e)
+{
+	unsigned char *raw = NULL, *b64 = NULL;
+	size_t cap, i, m;
+	int rc, w;
+
+	*buf = NULL;
+	*len = 0;
+	cap = 4 * (((size_t)n + 2) / 3) + 1;
+	if ((raw = malloc((size_t)n)) == NULL ||
+	    (b64 = malloc(cap)) == NULL) {
+		rc = kw_fail(e, KW_ENOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = kw_random(raw, (size_t)n, e)) != 0)
+		goto out;
+	w = EVP_EncodeBlock(b64, raw, (int)n);
+	if (w <= 0) {
+		rc = kw_fail(e, KW_EINTERNAL, "base64 encoding failed");
+		goto out;
+	}
+	for (m = (size_t)w; m > 0 && b64[m - 1] == '='; m--)
+		;
+	for (i = 0; i < m; i++) {
+		if (b64[i] == '+')
+			b64[i] = '-';
+		else if (b64[i] == '/')
+			b64[i] = '_';
+	}
+	kw_wipe(b64 + m, cap - m);
+	*buf = b64;
+	*len = m;
+	b64 = NULL;
+	rc = 0;
+out:
+	if (raw != NULL)
+		kw_freezero(raw, (size_t)n);
+	if (b64 != NULL)
+		kw_freezero(b64, cap);
+	return rc;
+}
 
 /*
  * Parse "NAME [--from-file PATH]" plus, when with_meta, --max-ttl,
@@ -421,6 +522,7 @@ parse_value_args(struct cli *c, const struct cli_cmd *cmd, int argc,
 		{ "max-ttl", required_argument, NULL, 't' },
 		{ "rotate-every", required_argument, NULL, 'r' },
 		{ "note", required_argument, NULL, 'n' },
+		{ "generate", required_argument, NULL, 'g' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct kw_error e;
@@ -434,7 +536,17 @@ parse_value_args(struct cli *c, const struct cli_cmd *cmd, int argc,
 		if (!with_meta && (ch == 't' || ch == 'r' || ch == 'n'))
 			return cli_usage(c, cmd, "option '%s' is for 'add' "
 			    "only", argv[optind - 1]);
+		if (with_meta && ch == 'g')
+			return cli_usage(c, cmd, "option '%s' is for 'rotate' "
+			    "only", argv[optind - 1]);
 		switch (ch) {
+		case 'g':
+			if (kw_parse_u64(optarg, GENERATE_MIN, GENERATE_MAX,
+			    &a->generate, &e) != 0)
+				return cli_usage(c, cmd, "--generate: a number "
+				    "of bytes from %d to %d, not '%s'",
+				    GENERATE_MIN, GENERATE_MAX, optarg);
+			break;
 		case 'f':
 			a->from_file = optarg;
 			break;
@@ -461,6 +573,9 @@ parse_value_args(struct cli *c, const struct cli_cmd *cmd, int argc,
 			    argv[optind - 1]);
 		}
 	}
+	if (a->generate != 0 && a->from_file != NULL)
+		return cli_usage(c, cmd, "--generate and --from-file exclude "
+		    "each other");
 	if (optind >= argc)
 		return cli_usage(c, cmd, "missing secret NAME");
 	if (optind + 1 < argc)
@@ -492,7 +607,11 @@ value_command(struct cli *c, const char *cmdname, enum change_op op,
 	if ((rc = parse_value_args(c, cmd, argc, argv, op == CHANGE_ADD,
 	    &a)) != 0)
 		return rc;
-	if (read_value(a.name, a.from_file, &val, &len, &e) != 0)
+	if (a.generate != 0)
+		rc = generate_value(a.generate, &val, &len, &e);
+	else
+		rc = read_value(a.name, a.from_file, &val, &len, &e);
+	if (rc != 0)
 		return cli_fail(c, &e);
 	memset(&ch, 0, sizeof(ch));
 	ch.op = op;
@@ -500,6 +619,9 @@ value_command(struct cli *c, const char *cmdname, enum change_op op,
 	ch.value = val;
 	ch.len = len;
 	ch.opts = &a.opts;
+	/* with --generate, stdout carries the value alone */
+	ch.info = a.generate != 0 ? stderr : stdout;
+	ch.print_value = a.generate != 0;
 	rc = vault_change(c, &ch);
 	kw_freezero(val, len);
 	return rc;
@@ -547,6 +669,7 @@ name_command(struct cli *c, const char *cmdname, enum change_op op,
 	memset(&ch, 0, sizeof(ch));
 	ch.op = op;
 	ch.name = argv[1];
+	ch.info = stdout;
 	return vault_change(c, &ch);
 }
 
@@ -735,6 +858,61 @@ check_audit_key(const char *path, struct kw_error *e)
 	return 0;
 }
 
+/*
+ * Rotation schedules: a secret overdue by more than its own period is a
+ * problem (check fails); due, or overdue by less, is a warning.
+ */
+static void
+check_schedules(struct kw_vault *v, unsigned *problems, unsigned *warnings)
+{
+	struct kw_secret_info s;
+	struct kw_error e;
+	char every[32], late[32], when[32];
+	int64_t now = (int64_t)time(NULL);
+	uint64_t age;
+	const char *state;
+	size_t i, n = kw_vault_count(v);
+
+	for (i = 0; i < n; i++) {
+		kw_error_clear(&e);
+		if (kw_vault_info_at(v, i, &s, &e) != 0) {
+			problem(problems, &e);
+			continue;
+		}
+		state = rotation_state(&s, now);
+		if (strcmp(state, "due") != 0 && strcmp(state, "overdue") != 0)
+			continue;
+		age = now > s.rotated ? (uint64_t)(now - s.rotated) : 0;
+		kw_duration_format(s.rotate_every, every, sizeof(every));
+		cli_format_time(s.rotated, when, sizeof(when));
+		if (strcmp(state, "due") == 0) {
+			kw_duration_format(s.rotate_every - age, late,
+			    sizeof(late));
+			printf("%s: warning: secret '%s' is due for rotation in "
+			    "%s (every %s, rotated %s)\n", kw_vault_path(v),
+			    s.name, late, every, when);
+			(*warnings)++;
+			continue;
+		}
+		if (age - s.rotate_every > 0)
+			kw_duration_format(age - s.rotate_every, late,
+			    sizeof(late));
+		else
+			strcpy(late, "0s");
+		if (age - s.rotate_every > s.rotate_every) {
+			printf("%s: secret '%s' is overdue for rotation by %s, "
+			    "more than its period (every %s, rotated %s)\n",
+			    kw_vault_path(v), s.name, late, every, when);
+			(*problems)++;
+		} else {
+			printf("%s: warning: secret '%s' is overdue for rotation "
+			    "by %s (every %s, rotated %s)\n", kw_vault_path(v),
+			    s.name, late, every, when);
+			(*warnings)++;
+		}
+	}
+}
+
 /* keyward check */
 int
 cmd_check(struct cli *c, int argc, char **argv)
@@ -782,6 +960,8 @@ cmd_check(struct cli *c, int argc, char **argv)
 		}
 	}
 	kw_wipe(key, sizeof(key));
+	if (v != NULL)
+		check_schedules(v, &problems, &warnings);
 	if (have_conf && cli_check_policy(c, v, &warnings, &e) != 0)
 		problem(&problems, &e);
 	if (problems == 0)

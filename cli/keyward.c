@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -47,10 +48,16 @@ static const struct cli_cmd commands[] = {
 	  "  --max-ttl DUR       no delivery of this secret lives longer\n"
 	  "  --rotate-every DUR  rotation schedule (list/check report overdue)\n"
 	  "  --note TEXT         a free-form note (not secret)\n", true },
-	{ "rotate", ADMIN(cmd_rotate), "NAME [--from-file PATH]",
-	  "store a new version of a secret (from stdin); the previous is kept",
+	{ "rotate", ADMIN(cmd_rotate), "NAME [--from-file PATH | --generate N]",
+	  "store a new version of a secret and update every live copy in place",
 	  "Stores a new current version of NAME, read from standard input or\n"
-	  "--from-file PATH. The previous version is kept for rollback.\n", true },
+	  "--from-file PATH. The previous version is kept for rollback. Every\n"
+	  "live copy of NAME in running sessions is then updated in place (same\n"
+	  "key serial, same expiry): agents read the new value on their next\n"
+	  "read, without a restart.\n"
+	  "  --generate N   a new value of N random bytes (16 to 24573), encoded\n"
+	  "                 base64url; printed on standard output, the only time\n"
+	  "                 keyward prints a value\n", true },
 	{ "rm", ADMIN(cmd_rm), "NAME", "remove a secret and all its versions",
 	  "Removes NAME and every version of it from the vault.\n", true },
 	{ "list", ADMIN(cmd_list), "[--json]",
@@ -62,12 +69,15 @@ static const struct cli_cmd commands[] = {
 	{ "check", ADMIN(cmd_check), "",
 	  "validate configuration, files, keys and vault integrity",
 	  "Checks keyward.conf, file ownership and modes, the master key and the\n"
-	  "integrity of every vault record (like sshd -t). Exits 0 when all is\n"
-	  "well, 1 otherwise; every problem is printed as file:line: what.\n",
+	  "integrity of every vault record (like sshd -t), and rotation\n"
+	  "schedules: a secret overdue by more than its own period is a problem,\n"
+	  "due or less overdue a warning. Exits 0 when all is well (warnings\n"
+	  "allowed), 1 otherwise; every problem is printed as file:line: what.\n",
 	  true },
 	{ "rollback", ADMIN(cmd_rollback), "NAME",
 	  "make the previous version of a secret current again",
-	  "Makes the previous version of NAME current again.\n", true },
+	  "Makes the previous version of NAME current again and updates every\n"
+	  "live copy in place, as rotate does.\n", true },
 	{ "explain", ADMIN(cmd_explain),
 	  "--user U [--service S] [--tty T] [--rhost H] [--exe PATH] [--at TIME]",
 	  "show the policy decision and grants for a request",
@@ -80,6 +90,26 @@ static const struct cli_cmd commands[] = {
 	  "user U, runs account, setcred and session, starts CMD as U with a\n"
 	  "clean environment, forwards signals, waits, closes the session and\n"
 	  "exits with CMD's status.\n", true },
+	{ "sessions", ADMIN(cmd_sessions), "[--json]",
+	  "list every live delivery: session, user, pid, secret, serial, expiry",
+	  "Lists every open keyward session and each secret it holds: session\n"
+	  "id, user, pid, service, executable, secret, version, key serial,\n"
+	  "scope and expiry. Sessions whose process is gone are closed on the\n"
+	  "way (their keys revoked, said on stderr); expired keys are left out.\n"
+	  "Never prints a value.\n"
+	  "  --json   one JSON document\n", true },
+	{ "revoke", ADMIN(cmd_revoke),
+	  "--secret NAME | --user U | --session ID | --all",
+	  "kill switch: revoke live copies of secrets at once",
+	  "Revokes every live copy matching all the options given (reads fail\n"
+	  "with EKEYREVOKED at once), records each (keyward-revoke), removes\n"
+	  "it from the registry and prints it. A revoked secret reaches an\n"
+	  "agent again only through a new session. A scope=user key is shared\n"
+	  "by the user's sessions: revoking it in one revokes it in all.\n"
+	  "  --secret NAME   copies of this secret\n"
+	  "  --user U        copies held by user U's sessions\n"
+	  "  --session ID    copies held by this session (see keyward sessions)\n"
+	  "  --all           every live copy\n", true },
 	{ "get", cmd_get, "[-n] NAME",
 	  "print a secret this session holds (agents)",
 	  "Prints the value of the keyward secret NAME held in this process's\n"
@@ -168,6 +198,27 @@ exec_admin(struct cli *c, char **argv)
 	return KW_EXIT_FAIL;
 }
 
+/*
+ * Make sure descriptors 0, 1 and 2 are open before anything else is: a
+ * caller that closed them would otherwise have the next file keyward opens
+ * (the vault's temporary file, a lock, a socket) become stdout or stderr,
+ * and a message or a value written there. Closed ones get /dev/null.
+ * Returns 0, or -1 when that is impossible (the caller exits at once).
+ */
+static int
+std_fds_open(void)
+{
+	int fd;
+
+	for (fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		if (open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			return -1;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -183,6 +234,8 @@ main(int argc, char **argv)
 	char **all_argv = argv;
 	int ch, rc;
 
+	if (std_fds_open() != 0)
+		_exit(KW_EXIT_FAIL);
 	memset(&c, 0, sizeof(c));
 	c.prog = "keyward";
 	/* stop at the first non-option: the subcommand */
@@ -193,8 +246,9 @@ main(int argc, char **argv)
 			break;
 		case 'R':
 			if (optarg[0] != '/') {
-				cli_errorf(&c, "--root: '%s' is not an absolute "
-				    "path", optarg);
+				cli_errorf(&c, "--root: '%.64s%s' is not an "
+				    "absolute path", optarg,
+				    strlen(optarg) > 64 ? "..." : "");
 				return KW_EXIT_USAGE;
 			}
 			c.root = optarg;

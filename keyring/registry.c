@@ -26,7 +26,13 @@
 struct kw_registry {
 	char dir[PATH_MAX];
 	int lock_fd;
+	struct kw_reg_mark *marks;	/* the journal, sorted; see journal_load */
+	size_t n_marks;
+	bool marks_loaded;
 };
+
+static int journal_apply(struct kw_registry *r, struct kw_reg_session *s,
+    struct kw_error *e);
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -267,6 +273,7 @@ kw_registry_close(struct kw_registry *r)
 		return;
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);	/* releases the flock */
+	free(r->marks);
 	free(r);
 }
 
@@ -460,6 +467,7 @@ struct parse_ctx {
 	bool header;
 	struct kw_reg_session *s;
 	struct kw_reg_userkey *u;
+	struct kw_registry *r;		/* the journal's */
 };
 
 /* Split "key rest" in place; returns rest or NULL. */
@@ -671,7 +679,7 @@ static int
 read_reg_file(const char *path, struct kw_reg_session *s,
     struct kw_reg_userkey *u, struct kw_error *e)
 {
-	struct parse_ctx c = { path, false, s, u };
+	struct parse_ctx c = { path, false, s, u, NULL };
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
@@ -728,7 +736,8 @@ kw_registry_session_get(struct kw_registry *r, const char *id,
 	memset(out, 0, sizeof(*out));
 	if ((rc = find_session_file(r, id, path, sizeof(path), e)) != 0)
 		return rc;
-	if ((rc = read_reg_file(path, out, NULL, e)) != 0)
+	if ((rc = read_reg_file(path, out, NULL, e)) != 0 ||
+	    (rc = journal_apply(r, out, e)) != 0)
 		kw_reg_session_clear(out);
 	return rc;
 }
@@ -824,6 +833,8 @@ read_all(struct kw_registry *r, const char *prefix, void **out, size_t *n,
 			rc = 0;
 			continue;
 		}
+		if (rc == 0 && prefix[0] == 's')
+			rc = journal_apply(r, (void *)(arr + cnt * elem), e);
 		if (rc != 0) {
 			if (prefix[0] == 's')
 				kw_reg_session_clear((void *)(arr + cnt * elem));
@@ -943,4 +954,246 @@ kw_registry_dead_sessions(struct kw_registry *r, kw_session_id **ids,
 	*ids = arr;
 	*n = cnt;
 	return 0;
+}
+
+/* ---- the journal ---------------------------------------------------------- */
+
+/* Order marks by session id, then serial. */
+static int
+mark_cmp(const void *a, const void *b)
+{
+	const struct kw_reg_mark *x = a, *y = b;
+	int c = strcmp(x->session, y->session);
+
+	if (c != 0)
+		return c;
+	return (x->serial > y->serial) - (x->serial < y->serial);
+}
+
+/* One line of the journal: "<session> <serial> <version>". */
+static int
+journal_line(char *line, unsigned ln, void *arg, struct kw_error *e)
+{
+	struct parse_ctx *c = arg;
+	struct kw_registry *r = c->r;
+	struct kw_reg_mark m, *nm;
+	char *serial, *version;
+	uint64_t v;
+	int64_t n;
+
+	if (!c->header) {
+		if (strcmp(line, "keyward-journal 1") != 0)
+			return kw_fail(e, KW_ECORRUPT,
+			    "%s:%u: not a keyward journal", c->path, ln);
+		c->header = true;
+		return 0;
+	}
+	memset(&m, 0, sizeof(m));
+	if ((serial = split_word(line)) == NULL ||
+	    (version = split_word(serial)) == NULL ||
+	    !kw_session_id_valid(line))
+		return kw_fail(e, KW_ECORRUPT, "%s:%u: expected '<session> "
+		    "<serial> <version>'", c->path, ln);
+	memcpy(m.session, line, sizeof(m.session));
+	if (snum(c->path, ln, "serial", serial, 1, INT32_MAX, &n, e) != 0 ||
+	    num(c->path, ln, "version", version, UINT32_MAX, &v, e) != 0)
+		return KW_ECORRUPT;
+	m.serial = (int32_t)n;
+	m.version = (uint32_t)v;
+	nm = reallocarray(r->marks, r->n_marks + 1, sizeof(*nm));
+	if (nm == NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	r->marks = nm;
+	r->marks[r->n_marks++] = m;
+	return 0;
+}
+
+/*
+ * Load the journal once per lock hold (a missing one is empty), sorted.
+ * A malformed journal is KW_ECORRUPT: sessions are then not read at all.
+ */
+static int
+journal_load(struct kw_registry *r, struct kw_error *e)
+{
+	struct parse_ctx c;
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	int rc;
+
+	if (r->marks_loaded)
+		return 0;
+	if ((rc = kw_snprintf(path, sizeof(path), e, "%s/journal", r->dir)) !=
+	    0)
+		return rc;
+	rc = kw_read_file(path, KW_SAFE_SECRET, REG_FILE_MAX * 16, &text,
+	    &len, e);
+	if (rc == KW_ENOTFOUND) {
+		kw_error_clear(e);
+		r->marks_loaded = true;
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.r = r;
+	rc = kw_text_lines(path, text, len, false, journal_line, &c, e);
+	free(text);
+	if (rc != 0) {
+		free(r->marks);
+		r->marks = NULL;
+		r->n_marks = 0;
+		return rc;
+	}
+	if (r->n_marks > 1)
+		qsort(r->marks, r->n_marks, sizeof(*r->marks), mark_cmp);
+	r->marks_loaded = true;
+	return 0;
+}
+
+/* Apply the journal to a session just read: new versions, gone keys. */
+static int
+journal_apply(struct kw_registry *r, struct kw_reg_session *s,
+    struct kw_error *e)
+{
+	struct kw_reg_mark key, *m;
+	size_t i, keep = 0;
+	int rc;
+
+	if ((rc = journal_load(r, e)) != 0)
+		return rc;
+	if (r->n_marks == 0)
+		return 0;
+	memset(&key, 0, sizeof(key));
+	memcpy(key.session, s->id, sizeof(key.session));
+	for (i = 0; i < s->n_keys; i++) {
+		key.serial = s->keys[i].serial;
+		m = bsearch(&key, r->marks, r->n_marks, sizeof(*r->marks),
+		    mark_cmp);
+		if (m != NULL && m->version == 0)
+			continue;	/* gone */
+		if (m != NULL)
+			s->keys[i].version = m->version;
+		s->keys[keep++] = s->keys[i];
+	}
+	s->n_keys = keep;
+	return 0;
+}
+
+/* Order session ids. */
+static int
+id_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* Ids of the sessions that have a file now, sorted. */
+static int
+session_ids(struct kw_registry *r, kw_session_id **out, size_t *n,
+    struct kw_error *e)
+{
+	kw_session_id *ids = NULL, *ni;
+	struct dirent *de;
+	size_t cnt = 0;
+	DIR *d;
+
+	*out = NULL;
+	*n = 0;
+	if ((d = opendir(r->dir)) == NULL)
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, "s.", 2) != 0 ||
+		    strlen(de->d_name) < 3 + KW_SESSION_ID_LEN ||
+		    de->d_name[2 + KW_SESSION_ID_LEN] != '.' ||
+		    strstr(de->d_name, ".tmp.") != NULL)
+			continue;
+		if ((ni = reallocarray(ids, cnt + 1, sizeof(*ids))) == NULL) {
+			closedir(d);
+			free(ids);
+			return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		}
+		ids = ni;
+		memcpy(ids[cnt], de->d_name + 2, KW_SESSION_ID_LEN);
+		ids[cnt++][KW_SESSION_ID_LEN] = '\0';
+	}
+	closedir(d);
+	if (cnt > 1)
+		qsort(ids, cnt, sizeof(*ids), id_cmp);
+	*out = ids;
+	*n = cnt;
+	return 0;
+}
+
+/* Add marks to the journal and rewrite it. */
+int
+kw_registry_mark(struct kw_registry *r, const struct kw_reg_mark *m, size_t n,
+    struct kw_error *e)
+{
+	struct kw_reg_mark *all = NULL;
+	kw_session_id *ids = NULL;
+	struct sbuf b = { 0 };
+	char path[PATH_MAX];
+	size_t total, i, j, n_ids = 0;
+	int rc;
+
+	if (n == 0)
+		return 0;
+	if ((rc = journal_load(r, e)) != 0)
+		return rc;
+	if ((rc = kw_snprintf(path, sizeof(path), e, "%s/journal", r->dir)) !=
+	    0)
+		return rc;
+	for (i = 0; i < n; i++)
+		if (!kw_session_id_valid(m[i].session) || m[i].serial <= 0)
+			return kw_fail(e, KW_EINTERNAL,
+			    "registry: bad journal mark");
+	if ((rc = session_ids(r, &ids, &n_ids, e)) != 0)
+		return rc;
+	/* new marks first: after a stable merge they win over old ones */
+	total = r->n_marks + n;
+	if ((all = calloc(total, sizeof(*all))) == NULL) {
+		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		goto out;
+	}
+	memcpy(all, m, n * sizeof(*m));
+	if (r->n_marks > 0)
+		memcpy(all + n, r->marks, r->n_marks * sizeof(*all));
+	/* sort the new ones, then drop the old marks they replace */
+	qsort(all, n, sizeof(*all), mark_cmp);
+	for (i = n, j = n; i < total; i++) {
+		if (bsearch(&all[i], all, n, sizeof(*all), mark_cmp) != NULL)
+			continue;
+		all[j++] = all[i];
+	}
+	total = j;
+	/* keep only marks of sessions that still have a file */
+	for (i = 0, j = 0; i < total; i++) {
+		if (n_ids == 0 || bsearch(all[i].session, ids, n_ids,
+		    sizeof(*ids), id_cmp) == NULL)
+			continue;
+		all[j++] = all[i];
+	}
+	total = j;
+	if (total > 1)
+		qsort(all, total, sizeof(*all), mark_cmp);
+	sb_printf(&b, "keyward-journal 1\n");
+	for (i = 0; i < total; i++)
+		sb_printf(&b, "%s %ld %lu\n", all[i].session,
+		    (long)all[i].serial, (unsigned long)all[i].version);
+	if (b.oom) {
+		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		goto out;
+	}
+	if ((rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC,
+	    e)) != 0)
+		goto out;
+	free(r->marks);
+	r->marks = all;
+	r->n_marks = total;
+	all = NULL;
+out:
+	free(all);
+	free(ids);
+	free(b.p);
+	return rc;
 }

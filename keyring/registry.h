@@ -7,6 +7,11 @@
  *   s.<id>.<pid>.<start>     one per open session: who, where, which keys
  *   u.<uid>.<secret>         one per live scope=user key: its serial and
  *                            the sessions holding it (the reference count)
+ *   journal                  what rotations and revocations changed in
+ *                            session files not rewritten since: "<session>
+ *                            <serial> <version>", version 0 = the key is
+ *                            gone. Every session read applies it, so one
+ *                            write covers a change to a thousand sessions.
  *
  * <pid> and <start> (the process start time in clock ticks, from
  * /proc/<pid>/stat) are those of the process that opened the session, so a
@@ -145,6 +150,26 @@ void kw_reg_userkeys_free(struct kw_reg_userkey *u, size_t n);
  * /proc/<pid>/stat); KW_ENOTFOUND when there is no such process.
  */
 int kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e);
+
+/*
+ * What the journal says about one key of one session: it now holds
+ * version, or (version 0) it is gone (revoked, expired, cleaned).
+ */
+struct kw_reg_mark {
+	kw_session_id session;
+	int32_t serial;
+	uint32_t version;
+};
+
+/*
+ * Record n marks in the journal (each session and serial at most once in
+ * m; a mark replaces an earlier one of the journal) and rewrite the
+ * journal atomically, dropping the
+ * marks of sessions that no longer exist. Every later session read sees
+ * them: a marked version replaces the file's, a gone key is left out.
+ */
+int kw_registry_mark(struct kw_registry *r, const struct kw_reg_mark *m,
+    size_t n, struct kw_error *e);
 
 /* A new random session id (16 hex). */
 int kw_session_id_new(kw_session_id id, struct kw_error *e);

@@ -414,12 +414,14 @@ undo(struct ctx *c, struct kw_registry *reg, const struct kw_user *u,
 	}
 }
 
-/* Free the undo list. */
+/* Free the undo list (NULL-safe: its allocation may have failed). */
 static void
 made_free(struct made *m, size_t n)
 {
 	size_t i;
 
+	if (m == NULL)
+		return;
 	for (i = 0; i < n; i++)
 		kw_reg_userkey_clear(&m[i].old);
 	free(m);

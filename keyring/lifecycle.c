@@ -1,0 +1,756 @@
+/*
+ * lifecycle.c - keyward sessions, rotation in place and the kill switch,
+ * over the registry (registry.c) and the kernel keyring (keyring.c).
+ *
+ * One operation = one registry lock hold: read every session (the
+ * journal applied), clean the dead ones, act on the matching live keys in
+ * one audit batch, then write what changed in the registry once, as
+ * journal marks (a rotation or revocation of a thousand copies is one
+ * file write, not a thousand).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "keyring.h"
+#include "lifecycle.h"
+#include "vault.h"
+
+/* Everything one operation holds; released by op_done(). */
+struct op {
+	const struct kw_config *cfg;
+	const struct kw_session_params *p;
+	struct kw_audit *audit;
+	bool audit_failed;		/* a record was lost */
+	struct kw_error audit_err;	/* the first such loss */
+	struct kw_registry *reg;
+	struct kw_reg_session *all;	/* every session read */
+	size_t n;
+	bool *dead;			/* per session: opener gone, cleaned */
+	struct kw_reg_mark *marks;	/* registry changes, written once */
+	size_t n_marks;
+	struct kw_lifecycle_report *rep;
+	size_t n_records;		/* records written */
+	int64_t now;
+};
+
+/* Hand a non-fatal problem to the caller's warn() callback. */
+static void __attribute__((format(printf, 2, 3)))
+warnf(const struct op *o, const char *fmt, ...)
+{
+	char buf[KW_ERROR_MSG_MAX + 128];
+	va_list ap;
+
+	if (o->p == NULL || o->p->warn == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	o->p->warn(o->p->warn_arg, buf);
+}
+
+/* Free what a report holds. */
+void
+kw_lifecycle_report_free(struct kw_lifecycle_report *r)
+{
+	if (r == NULL)
+		return;
+	free(r->done);
+	free(r->cleaned);
+	memset(r, 0, sizeof(*r));
+}
+
+/*
+ * Note an audit failure a (from a record or a batch). Required mode, or a
+ * failure that is fatal in any mode: remembered (the first), returned.
+ * Best-effort: a warning, 0.
+ */
+static int
+audit_trouble(struct op *o, int rc, const struct kw_error *ae,
+    const char *what)
+{
+	if (rc == 0)
+		return 0;
+	if (o->cfg->audit == KW_AUDIT_REQUIRED || kw_audit_fatal(o->audit, rc)) {
+		if (!o->audit_failed) {
+			o->audit_err = *ae;
+			o->audit_failed = true;
+		}
+		return rc;
+	}
+	warnf(o, "%s lost (audit = best-effort): %s", what, kw_error_text(ae));
+	return 0;
+}
+
+/* Fill a live copy from session s and its delivery d. */
+static void
+copy_of(struct kw_live_copy *c, const struct kw_reg_session *s,
+    const struct kw_delivery *d)
+{
+	memset(c, 0, sizeof(*c));
+	memcpy(c->session, s->id, sizeof(c->session));
+	snprintf(c->user, sizeof(c->user), "%s", s->user);
+	c->uid = s->uid;
+	c->pid = s->pid;
+	snprintf(c->secret, sizeof(c->secret), "%s", d->secret);
+	c->version = d->version;
+	c->serial = d->serial;
+	c->scope = d->scope;
+	c->until = d->until;
+}
+
+/* Append a copy to a report array. */
+static int
+copy_add(struct kw_live_copy **arr, size_t *n, const struct kw_live_copy *c,
+    struct kw_error *e)
+{
+	struct kw_live_copy *na;
+
+	if ((na = reallocarray(*arr, *n + 1, sizeof(**arr))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	*arr = na;
+	(*arr)[(*n)++] = *c;
+	return 0;
+}
+
+/*
+ * Write the record of one copy (KW_OP_UPDATE or KW_OP_REVOKE). version 0
+ * keeps the copy's own. Returns 0 or the error that must stop the
+ * operation (audit_trouble()).
+ */
+static int
+record(struct op *o, enum kw_audit_op op, const struct kw_live_copy *c,
+    uint32_t version, const char *fp)
+{
+	struct kw_audit_rec r;
+	struct kw_error ae;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	r.op = op;
+	r.secret = c->secret;
+	r.version = version != 0 ? version : c->version;
+	r.fp = fp != NULL && fp[0] != '\0' ? fp : NULL;
+	r.serial = c->serial;
+	r.scope = c->scope == KW_SCOPE_USER ? "user" : "session";
+	r.session = c->session;
+	r.acct = c->user;
+	if (o->p != NULL) {
+		r.hostname = o->p->rhost;
+		r.tty = o->p->tty;
+	}
+	r.success = true;
+	kw_error_clear(&ae);
+	o->n_records++;
+	rc = kw_audit_emit(o->audit, &r, &ae);
+	return audit_trouble(o, rc, &ae, kw_audit_op_name(op));
+}
+
+/* Queue a registry change: (session, serial) now at version (0 = gone). */
+static int
+mark(struct op *o, const char *session, int32_t serial, uint32_t version,
+    struct kw_error *e)
+{
+	struct kw_reg_mark *nm;
+
+	if ((nm = reallocarray(o->marks, o->n_marks + 1, sizeof(*nm))) ==
+	    NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	o->marks = nm;
+	memset(&nm[o->n_marks], 0, sizeof(*nm));
+	memcpy(nm[o->n_marks].session, session, sizeof(kw_session_id));
+	nm[o->n_marks].serial = serial;
+	nm[o->n_marks].version = version;
+	o->n_marks++;
+	return 0;
+}
+
+/* Is the process that opened s still the one running under its pid? */
+static bool
+opener_alive(const struct kw_reg_session *s)
+{
+	uint64_t start;
+
+	if (s->pid <= 0)
+		return false;
+	if (kill(s->pid, 0) < 0 && errno == ESRCH)
+		return false;
+	if (kw_proc_start_time(s->pid, &start, NULL) != 0)
+		return false;
+	return start == s->start;
+}
+
+/* Is delivery d still a live key now (not expired, our key)? */
+static bool
+copy_live(const struct op *o, const struct kw_delivery *d)
+{
+	return d->until > o->now && kw_keyring_is_live(d->serial, d->secret);
+}
+
+/*
+ * Close session s whose opener is gone (registry locked): revoke its
+ * session keys, drop its hold on user keys (revoking those nobody holds
+ * any more), record each revocation, list it in rep->cleaned and remove
+ * the session's file.
+ */
+static int
+clean_dead(struct op *o, const struct kw_reg_session *s, struct kw_error *e)
+{
+	struct kw_reg_userkey uk;
+	struct kw_live_copy c;
+	struct kw_error ie;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->n_keys; i++) {
+		const struct kw_delivery *d = &s->keys[i];
+
+		kw_error_clear(&ie);
+		if (d->scope == KW_SCOPE_USER) {
+			if (kw_registry_userkey_get(o->reg, s->uid, d->secret,
+			    &uk, &ie) != 0)
+				continue;	/* gone already */
+			if (uk.serial != d->serial) {
+				kw_reg_userkey_clear(&uk);
+				continue;	/* a later key, not this one */
+			}
+			kw_reg_userkey_release(&uk, s->id);
+			rc = uk.n_holders > 0 ?
+			    kw_registry_userkey_put(o->reg, &uk, &ie) :
+			    kw_registry_userkey_del(o->reg, s->uid, d->secret,
+			    &ie);
+			if (rc != 0)
+				warnf(o, "%s", kw_error_text(&ie));
+			if (uk.n_holders > 0) {
+				kw_reg_userkey_clear(&uk);
+				continue;	/* still shared: stays live */
+			}
+			kw_reg_userkey_clear(&uk);
+		}
+		if (!copy_live(o, d))
+			continue;
+		if (kw_keyring_revoke(d->serial, d->secret, &ie) != 0) {
+			warnf(o, "session %s: %s", s->id, kw_error_text(&ie));
+			continue;
+		}
+		copy_of(&c, s, d);
+		if ((rc = copy_add(&o->rep->cleaned, &o->rep->n_cleaned, &c,
+		    e)) != 0)
+			return rc;
+		(void)record(o, KW_OP_REVOKE, &c, 0, NULL);
+	}
+	kw_error_clear(&ie);
+	if (kw_registry_session_del(o->reg, s->id, &ie) != 0)
+		warnf(o, "%s", kw_error_text(&ie));
+	return 0;
+}
+
+/*
+ * Start an operation: audit connection, registry lock, every session
+ * read, dead ones cleaned (flagged in o->dead). The audit batch is begun
+ * first so that the cleaning records are part of it. require_audit (an
+ * update): in required mode audit must be ready, else nothing is done;
+ * otherwise (list, revoke) nothing waits for audit: a record that then
+ * cannot be written is reported by op_end().
+ */
+static int
+op_begin(struct op *o, bool require_audit, struct kw_error *e)
+{
+	struct kw_error ae;
+	size_t i;
+	int rc;
+
+	kw_error_clear(&ae);
+	if ((rc = kw_audit_open(o->cfg->audit, &o->audit, &ae)) != 0) {
+		if (require_audit) {
+			*e = ae;
+			return rc;
+		}
+		/* revoking must not wait for audit: go on, report after */
+		o->audit = NULL;
+		o->audit_failed = true;
+		o->audit_err = ae;
+	}
+	if (require_audit && o->cfg->audit == KW_AUDIT_REQUIRED &&
+	    (rc = kw_audit_ready(o->audit, &ae)) != 0) {
+		*e = ae;
+		return kw_error_prefix(e, "audit = required");
+	}
+	if ((rc = kw_registry_open(o->cfg->run_dir, &o->reg, e)) != 0)
+		return rc;
+	if ((rc = kw_registry_sessions(o->reg, &o->all, &o->n, e)) != 0)
+		return rc;
+	if (o->n > 0 && (o->dead = calloc(o->n, sizeof(*o->dead))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	o->now = (int64_t)time(NULL);
+	kw_error_clear(&ae);
+	rc = kw_audit_batch_begin(o->audit, &ae);
+	if (rc != 0 && require_audit && (o->cfg->audit == KW_AUDIT_REQUIRED ||
+	    kw_audit_fatal(o->audit, rc))) {
+		*e = ae;
+		return rc;
+	}
+	/* else unbatched: each record checks for itself */
+	for (i = 0; i < o->n; i++) {
+		if (opener_alive(&o->all[i]))
+			continue;
+		o->dead[i] = true;
+		if ((rc = clean_dead(o, &o->all[i], e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Finish an operation (once, on every path): write the registry changes
+ * queued so far (what was done is recorded even when the operation
+ * failed half-way), end the audit batch. rc is the operation's result so
+ * far; returns the final one (a lost record in required mode turns
+ * success into KW_EAUDIT, saying so).
+ */
+static int
+op_end(struct op *o, int rc, const char *done_what, struct kw_error *e)
+{
+	struct kw_error ie, ae;
+	int brc;
+
+	kw_error_clear(&ie);
+	if (o->reg != NULL && o->n_marks > 0 && kw_registry_mark(o->reg,
+	    o->marks, o->n_marks, &ie) != 0) {
+		if (rc == 0) {
+			*e = ie;
+			rc = kw_error_prefix(e, "%s, but the registry was not "
+			    "updated", done_what);
+		} else {
+			warnf(o, "%s", kw_error_text(&ie));
+		}
+	}
+	kw_error_clear(&ae);
+	brc = kw_audit_batch_end(o->audit, &ae);
+	if (o->n_records > 0)
+		(void)audit_trouble(o, brc, &ae, "audit records");
+	if (rc == 0 && o->audit_failed &&
+	    (o->cfg->audit == KW_AUDIT_REQUIRED ||
+	    kw_audit_fatal(o->audit, o->audit_err.code))) {
+		*e = o->audit_err;
+		kw_error_prefix(e, "%s, but an audit record was lost",
+		    done_what);
+		rc = KW_EAUDIT;
+	}
+	return rc;
+}
+
+/* Release what an operation holds. */
+static void
+op_done(struct op *o)
+{
+	kw_reg_sessions_free(o->all, o->n);
+	o->all = NULL;
+	o->n = 0;
+	free(o->dead);
+	free(o->marks);
+	kw_registry_close(o->reg);
+	kw_audit_close(o->audit);
+}
+
+/* ---- keyward sessions ---------------------------------------------------- */
+
+/* List live deliveries. */
+int
+kw_lifecycle_list(const struct kw_config *cfg,
+    const struct kw_session_params *p, struct kw_reg_session **out,
+    size_t *n, struct kw_lifecycle_report *cleaned, struct kw_error *e)
+{
+	struct kw_lifecycle_report scratch;
+	struct op o;
+	size_t i, k, keep, live = 0, n_live = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	memset(&scratch, 0, sizeof(scratch));
+	if (cleaned != NULL)
+		memset(cleaned, 0, sizeof(*cleaned));
+	memset(&o, 0, sizeof(o));
+	o.cfg = cfg;
+	o.p = p;
+	o.rep = cleaned != NULL ? cleaned : &scratch;
+	if ((rc = op_begin(&o, false, e)) != 0)
+		goto out;
+	for (i = 0; i < o.n; i++) {
+		struct kw_reg_session *s = &o.all[i];
+
+		if (o.dead[i]) {
+			kw_reg_session_clear(s);
+			continue;
+		}
+		for (k = 0, keep = 0; k < s->n_keys; k++) {
+			if (!copy_live(&o, &s->keys[k])) {
+				if ((rc = mark(&o, s->id, s->keys[k].serial, 0,
+				    e)) != 0)
+					goto out;
+				continue;
+			}
+			s->keys[keep++] = s->keys[k];
+		}
+		s->n_keys = keep;
+		if (live != i) {
+			o.all[live] = *s;
+			memset(s, 0, sizeof(*s));
+		}
+		live++;
+	}
+	n_live = live;
+out:
+	rc = op_end(&o, rc, "sessions listed", e);
+	/* a lost record of the cleaning does not hide the list */
+	if (rc == KW_EAUDIT) {
+		warnf(&o, "%s", kw_error_text(e));
+		kw_error_clear(e);
+		rc = 0;
+	}
+	if (rc == 0) {
+		*out = o.all;
+		*n = n_live;
+		o.all = NULL;
+		o.n = 0;
+	}
+	op_done(&o);
+	kw_lifecycle_report_free(&scratch);
+	return rc;
+}
+
+/* ---- rotation in place ---------------------------------------------------- */
+
+/* Is serial in the list? */
+static bool
+serial_in(const int32_t *list, size_t n, int32_t serial)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (list[i] == serial)
+			return true;
+	return false;
+}
+
+/* Append serial to a list. */
+static int
+serial_add(int32_t **list, size_t *n, int32_t serial, struct kw_error *e)
+{
+	int32_t *nl;
+
+	if ((nl = reallocarray(*list, *n + 1, sizeof(**list))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	*list = nl;
+	(*list)[(*n)++] = serial;
+	return 0;
+}
+
+/*
+ * Update key d in place to value, keeping its expiry. The kernel's
+ * user_update() makes an updated key permanent, so the remaining timeout
+ * (until - now) is set again at once; when that cannot be done, or no
+ * time is left, the key is revoked rather than left without an end.
+ * Returns 0, or KW_ENOTFOUND when the key was found dead (expired or
+ * revoked meanwhile: nothing updated), or another error.
+ */
+static int
+update_key(struct op *o, const struct kw_delivery *d, const void *value,
+    size_t len, struct kw_error *e)
+{
+	struct kw_error ie;
+	int64_t left;
+	int rc;
+
+	if ((rc = kw_keyring_update(d->serial, d->secret, value, len, e)) !=
+	    0) {
+		if (!kw_keyring_is_live(d->serial, d->secret))
+			return KW_ENOTFOUND;
+		return rc;
+	}
+	left = d->until - (int64_t)time(NULL);
+	if (left > 0 && (rc = kw_keyring_set_timeout(d->serial, d->secret,
+	    (uint64_t)left, e)) == 0)
+		return 0;
+	kw_error_clear(&ie);
+	(void)kw_keyring_revoke(d->serial, d->secret, &ie);
+	if (left <= 0)
+		return KW_ENOTFOUND;	/* expired while we worked */
+	warnf(o, "%s: key %ld revoked: its timeout could not be kept",
+	    d->secret, (long)d->serial);
+	return rc;
+}
+
+/* A user key's file now says version. */
+static void
+userkey_version(struct op *o, uid_t uid, const char *secret, int32_t serial,
+    uint32_t version)
+{
+	struct kw_reg_userkey uk;
+	struct kw_error ie;
+
+	kw_error_clear(&ie);
+	if (kw_registry_userkey_get(o->reg, uid, secret, &uk, &ie) != 0)
+		return;
+	if (uk.serial == serial && uk.version != version) {
+		uk.version = version;
+		if (kw_registry_userkey_put(o->reg, &uk, &ie) != 0)
+			warnf(o, "%s", kw_error_text(&ie));
+	}
+	kw_reg_userkey_clear(&uk);
+}
+
+/* Rotate every live copy in place. */
+int
+kw_lifecycle_update(const struct kw_config *cfg, const char *secret,
+    const void *value, size_t len, uint32_t version,
+    const struct kw_session_params *p, struct kw_lifecycle_report *report,
+    struct kw_error *e)
+{
+	unsigned char akey[KW_AUDIT_KEY_LEN];
+	char fp[KW_FP_HEX_LEN + 1] = "";
+	struct kw_error ie, first;
+	struct kw_live_copy c;
+	struct op o;
+	int32_t *shared = NULL;		/* user keys updated (shared serials) */
+	size_t n_shared = 0, failed = 0, i, k;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	memset(&o, 0, sizeof(o));
+	kw_error_clear(&first);
+	o.cfg = cfg;
+	o.p = p;
+	o.rep = report;
+	if ((rc = kw_name_check(secret, e)) != 0)
+		return rc;
+	if (value == NULL || len == 0 || len > KW_SECRET_MAX || version == 0)
+		return kw_fail(e, KW_EINVAL, "%s: update: bad value or version",
+		    secret);
+	/* fp= of the new value, under the per-install audit key */
+	kw_error_clear(&ie);
+	if (kw_audit_key_load(cfg->audit_key, akey, &ie) == 0) {
+		if (kw_audit_fp(akey, value, len, fp, &ie) != 0)
+			fp[0] = '\0';
+		kw_wipe(akey, sizeof(akey));
+	}
+	if (fp[0] == '\0') {
+		if (cfg->audit == KW_AUDIT_REQUIRED) {
+			*e = ie;
+			return kw_error_prefix(e, "audit key");
+		}
+		warnf(&o, "audit key: %s (records go without fp=)",
+		    kw_error_text(&ie));
+	}
+	/* required: no unrecorded update */
+	if ((rc = op_begin(&o, true, e)) != 0)
+		goto out;
+	for (i = 0; i < o.n; i++) {
+		struct kw_reg_session *s = &o.all[i];
+
+		if (o.dead[i])
+			continue;
+		for (k = 0; k < s->n_keys; k++) {
+			struct kw_delivery *d = &s->keys[k];
+
+			if (strcmp(d->secret, secret) != 0)
+				continue;
+			if (d->scope == KW_SCOPE_USER &&
+			    serial_in(shared, n_shared, d->serial)) {
+				/* the same key, held by another session */
+				if ((rc = mark(&o, s->id, d->serial, version,
+				    e)) != 0)
+					goto out;
+				continue;
+			}
+			if (d->version == version) {
+				report->n_current++;
+				continue;
+			}
+			if (!copy_live(&o, d)) {
+				if ((rc = mark(&o, s->id, d->serial, 0, e)) !=
+				    0)
+					goto out;
+				continue;
+			}
+			kw_error_clear(&ie);
+			rc = update_key(&o, d, value, len, &ie);
+			if (rc == KW_ENOTFOUND) {
+				/* expired or revoked meanwhile */
+				if ((rc = mark(&o, s->id, d->serial, 0, e)) !=
+				    0)
+					goto out;
+				continue;
+			}
+			if (rc != 0) {
+				rc = 0;
+				if (failed++ == 0)
+					first = ie;
+				continue;
+			}
+			copy_of(&c, s, d);
+			c.version = version;
+			if ((rc = copy_add(&report->done, &report->n_done, &c,
+			    e)) != 0 ||
+			    (rc = mark(&o, s->id, d->serial, version, e)) != 0)
+				goto out;
+			if (d->scope == KW_SCOPE_USER) {
+				if ((rc = serial_add(&shared, &n_shared,
+				    d->serial, e)) != 0)
+					goto out;
+				userkey_version(&o, s->uid, secret, d->serial,
+				    version);
+			}
+			if ((rc = record(&o, KW_OP_UPDATE, &c, version, fp)) !=
+			    0) {
+				/* required: stop before another unrecorded
+				 * update */
+				*e = o.audit_err;
+				kw_error_prefix(e, "%s: %zu live cop%s updated, "
+				    "then an audit record failed", secret,
+				    report->n_done, report->n_done == 1 ?
+				    "y" : "ies");
+				goto out;
+			}
+		}
+	}
+	if (failed > 0) {
+		*e = first;
+		rc = kw_error_prefix(e, "%s: %zu live cop%s not updated",
+		    secret, failed, failed == 1 ? "y" : "ies");
+		if (rc == 0)
+			rc = KW_EKEYRING;
+	}
+out:
+	rc = op_end(&o, rc, "live copies updated", e);
+	free(shared);
+	op_done(&o);
+	return rc;
+}
+
+/* ---- the kill switch --------------------------------------------------------- */
+
+/* Does delivery d of session s match f? */
+static bool
+matches(const struct kw_lifecycle_filter *f, const struct kw_reg_session *s,
+    const struct kw_delivery *d)
+{
+	if (f->secret != NULL && strcmp(f->secret, d->secret) != 0)
+		return false;
+	if (f->user != NULL && strcmp(f->user, s->user) != 0)
+		return false;
+	if (f->session != NULL && strcmp(f->session, s->id) != 0)
+		return false;
+	return true;
+}
+
+/* Revoke every live copy matching f. */
+int
+kw_lifecycle_revoke(const struct kw_config *cfg,
+    const struct kw_lifecycle_filter *f, const struct kw_session_params *p,
+    struct kw_lifecycle_report *report, struct kw_error *e)
+{
+	struct kw_error ie, first;
+	struct kw_live_copy c;
+	struct op o;
+	int32_t *shared = NULL;		/* user keys revoked */
+	size_t n_shared = 0, failed = 0, i, k;
+	int rc;
+
+	memset(report, 0, sizeof(*report));
+	memset(&o, 0, sizeof(o));
+	kw_error_clear(&first);
+	o.cfg = cfg;
+	o.p = p;
+	o.rep = report;
+	if (f->secret == NULL && f->user == NULL && f->session == NULL &&
+	    !f->all)
+		return kw_fail(e, KW_EINVAL, "revoke: no secret, user or "
+		    "session given (all needs saying so)");
+	if ((f->secret != NULL && (rc = kw_name_check(f->secret, e)) != 0))
+		return rc;
+	if (f->session != NULL && !kw_session_id_valid(f->session))
+		return kw_fail(e, KW_EINVAL, "revoke: '%s' is not a session id",
+		    f->session);
+	/* the kill switch works even when audit does not */
+	if ((rc = op_begin(&o, false, e)) != 0)
+		goto out;
+	for (i = 0; i < o.n; i++) {
+		struct kw_reg_session *s = &o.all[i];
+
+		if (o.dead[i])
+			continue;
+		for (k = 0; k < s->n_keys; k++) {
+			struct kw_delivery *d = &s->keys[k];
+
+			if (!matches(f, s, d))
+				continue;
+			if (d->scope == KW_SCOPE_USER &&
+			    serial_in(shared, n_shared, d->serial)) {
+				if ((rc = mark(&o, s->id, d->serial, 0, e)) !=
+				    0)
+					goto out;
+				continue;
+			}
+			if (!copy_live(&o, d)) {
+				if ((rc = mark(&o, s->id, d->serial, 0, e)) !=
+				    0)
+					goto out;
+				continue;
+			}
+			kw_error_clear(&ie);
+			if (kw_keyring_revoke(d->serial, d->secret, &ie) != 0) {
+				if (failed++ == 0)
+					first = ie;
+				continue;
+			}
+			copy_of(&c, s, d);
+			if ((rc = copy_add(&report->done, &report->n_done, &c,
+			    e)) != 0 ||
+			    (rc = mark(&o, s->id, d->serial, 0, e)) != 0)
+				goto out;
+			if (d->scope == KW_SCOPE_USER) {
+				if ((rc = serial_add(&shared, &n_shared,
+				    d->serial, e)) != 0)
+					goto out;
+				kw_error_clear(&ie);
+				if (kw_registry_userkey_del(o.reg, s->uid,
+				    d->secret, &ie) != 0)
+					warnf(&o, "%s", kw_error_text(&ie));
+			}
+			(void)record(&o, KW_OP_REVOKE, &c, 0, NULL);
+		}
+	}
+	/* a revoked user key is gone from every session that shared it */
+	for (i = 0; n_shared > 0 && i < o.n; i++) {
+		struct kw_reg_session *s = &o.all[i];
+
+		for (k = 0; !o.dead[i] && k < s->n_keys; k++)
+			if (s->keys[k].scope == KW_SCOPE_USER &&
+			    !matches(f, s, &s->keys[k]) &&
+			    serial_in(shared, n_shared, s->keys[k].serial) &&
+			    (rc = mark(&o, s->id, s->keys[k].serial, 0, e)) !=
+			    0)
+				goto out;
+	}
+	if (failed > 0) {
+		*e = first;
+		rc = kw_error_prefix(e, "%zu live cop%s not revoked", failed,
+		    failed == 1 ? "y" : "ies");
+		if (rc == 0)
+			rc = KW_EKEYRING;
+	}
+out:
+	rc = op_end(&o, rc, "keys revoked", e);
+	free(shared);
+	op_done(&o);
+	return rc;
+}
