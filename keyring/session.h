@@ -95,48 +95,4 @@ int kw_session_open(const struct kw_config *cfg,
 int kw_session_close(const struct kw_config *cfg, const char *id,
     const struct kw_session_params *p, struct kw_error *e);
 
-/*
- * Housekeeping: close every session whose opening process is gone (as
- * kw_session_close()), and drop holds of sessions that no longer exist.
- * *n_closed (may be NULL) receives how many were closed.
- */
-int kw_session_sweep(const struct kw_config *cfg,
-    const struct kw_session_params *p, size_t *n_closed, struct kw_error *e);
-
-/* ---- the lifecycle API (keyward sessions / revoke / rotate) ------------ */
-
-/*
- * Every open session and live user key in the registry. Free with
- * kw_reg_sessions_free() and kw_reg_userkeys_free().
- */
-int kw_deliveries_list(const struct kw_config *cfg,
-    struct kw_reg_session **sessions, size_t *n_sessions,
-    struct kw_reg_userkey **ukeys, size_t *n_ukeys, struct kw_error *e);
-
-/* Which deliveries an operation touches; NULL members match anything. */
-struct kw_delivery_filter {
-	const char *secret;
-	const char *user;
-	const char *session;
-};
-
-/*
- * Revoke every live delivery matching f (at least one member must be set)
- * and remove it from the registry; each revocation is audited
- * (keyward-revoke). *n_revoked receives the count of keys revoked.
- */
-int kw_deliveries_revoke(const struct kw_config *cfg,
-    const struct kw_delivery_filter *f, const struct kw_session_params *p,
-    size_t *n_revoked, struct kw_error *e);
-
-/*
- * Rotate in place: replace the value of every live copy of secret (same
- * serial) with value, record the new version in the registry and audit
- * each (keyward-update). *n_updated receives the count.
- */
-int kw_deliveries_update(const struct kw_config *cfg, const char *secret,
-    const void *value, size_t len, uint32_t version,
-    const struct kw_session_params *p, size_t *n_updated,
-    struct kw_error *e);
-
 #endif /* KW_SESSION_H */
