@@ -342,6 +342,20 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 			m->had_old = true;
 			m->old = uk;
 			memset(&uk, 0, sizeof(uk));
+			/*
+			 * Least privilege: the shared key must not outlive
+			 * this grant. When it would, its timeout is brought
+			 * down to the grant's TTL, for every holder (a
+			 * user-scope key lives as long as its shortest
+			 * remaining grant).
+			 */
+			if (m->old.until > now &&
+			    (uint64_t)(m->old.until - now) > g->ttl) {
+				if ((rc = kw_keyring_set_timeout(m->old.serial,
+				    g->name, g->ttl, e)) != 0)
+					goto out;
+				m->old.until = (int64_t)now + (int64_t)g->ttl;
+			}
 			if ((rc = kw_keyring_link(m->old.serial, ring, g->name,
 			    e)) != 0)
 				goto out;

@@ -46,6 +46,15 @@ check "the registry counts two holders" [ "$(holders)" -eq 2 ]
 expect_status 0 "an unbalanced open/close/close sequence succeeds" \
     in_ns "$PAMDRIVE" "$SVC" "$U" open close close
 check "... and leaves the count at two" [ "$(holders)" -eq 2 ]
+# least privilege: a session under a shorter grant shortens the shared key
+expiry() { grep "^$(printf '%08x' "$1") " /proc/keys | awk '{print $4}'; }
+policy "allow user=$U secrets=$S1 ttl=30s scope=user"
+expect_status 0 "a session under a 30s grant opens and closes" \
+    in_ns "$PAMDRIVE" "$SVC" "$U" open close
+left=$(expiry "$s1")
+check "the shared key no longer outlives the 30s grant (expires in $left)" \
+    eval 'case "$left" in [0-9]s|[12][0-9]s|30s) true;; *) false;; esac'
+policy "allow user=$U secrets=$S1 ttl=1h scope=user"
 touch "$PUB/go1"; wait $r1
 check_fails "after the first closes the shared key lives on" key_dead "$s1"
 check "the registry counts one holder" [ "$(holders)" -eq 1 ]
