@@ -41,6 +41,7 @@ struct sbuf {
 	char *p;
 	size_t len, cap;
 	bool oom;
+	const char *toolong;	/* a field whose line the reader would refuse */
 };
 
 /* Append printf-style text to b (sets b->oom on failure). */
@@ -85,6 +86,7 @@ static void
 sb_field(struct sbuf *b, const char *key, const char *value)
 {
 	const unsigned char *v = (const unsigned char *)value;
+	size_t start = b->len;
 
 	sb_printf(b, "%s ", key);
 	if (*v == '\0')
@@ -96,6 +98,9 @@ sb_field(struct sbuf *b, const char *key, const char *value)
 		else
 			sb_printf(b, "%%%02X", *v);
 	}
+	/* the reader takes lines of at most KW_LINE_MAX bytes */
+	if (!b->oom && b->len - start > KW_LINE_MAX && b->toolong == NULL)
+		b->toolong = key;
 	sb_printf(b, "\n");
 }
 
@@ -428,6 +433,9 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 		    scope_name(s->keys[i].scope), (long long)s->keys[i].until);
 	if (b.oom)
 		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	else if (b.toolong != NULL)
+		rc = kw_fail(e, KW_ETOOBIG, "registry: the session's %s is too "
+		    "long to record", b.toolong);
 	else
 		rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC, e);
 	free(b.p);

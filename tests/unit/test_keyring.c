@@ -179,6 +179,24 @@ test_registry_roundtrip(void)
 	CU_ASSERT_EQUAL(kw_registry_sessions(r, &all, &n, &e), 0);
 	CU_ASSERT_EQUAL(n, 1);
 	kw_reg_sessions_free(all, n);
+	/*
+	 * A field whose encoded line the reader would refuse is refused at
+	 * write time, and the registry stays readable for everyone else.
+	 */
+	memset(&g, 0, sizeof(g));
+	memcpy(&g, &s, sizeof(g));
+	g.keys = NULL;
+	g.n_keys = 0;
+	CU_ASSERT_EQUAL(kw_session_id_new(g.id, &e), 0);
+	g.exe[0] = '/';
+	memset(g.exe + 1, ' ', 1400);	/* 3 bytes each once encoded */
+	g.exe[1401] = '\0';
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &g, &e), KW_ETOOBIG);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "exe is too long"));
+	CU_ASSERT_EQUAL(kw_registry_sessions(r, &all, &n, &e), 0);
+	CU_ASSERT_EQUAL(n, 1);
+	kw_reg_sessions_free(all, n);
+	memset(&g, 0, sizeof(g));
 
 	/* user keys: holders are a set */
 	memset(&u, 0, sizeof(u));
