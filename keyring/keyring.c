@@ -61,14 +61,18 @@ thread_become(uid_t uid, gid_t gid, gid_t rgid0, gid_t egid0)
 }
 
 /*
- * Undo thread_become(): back to uid 0 and the gids before. Failing to get
- * root back means the credentials are in a state nobody planned for: crash
- * rather than go on with them.
+ * Undo thread_become(): back to the real uid before (root, or the invoking
+ * user of a set-uid-root application such as su), effective uid 0, and the
+ * gids before. Failing to get root back means the credentials are in a
+ * state nobody planned for: crash rather than go on with them.
  */
 static void
-thread_restore(gid_t rgid0, gid_t egid0)
+thread_restore(uid_t ruid0, gid_t rgid0, gid_t egid0)
 {
-	if (syscall(SYS_setresuid, (uid_t)0, (uid_t)0, (uid_t)-1) != 0)
+	/* the saved uid is still 0: take euid 0 back first, then set the
+	 * real uid (any value needs the privilege) */
+	if (syscall(SYS_setresuid, (uid_t)-1, (uid_t)0, (uid_t)-1) != 0 ||
+	    syscall(SYS_setresuid, ruid0, (uid_t)0, (uid_t)-1) != 0)
 		abort();
 	if (syscall(SYS_setresgid, rgid0, egid0, (gid_t)-1) != 0)
 		abort();
@@ -80,12 +84,18 @@ kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
     struct kw_error *e)
 {
 	key_serial_t r;
+	uid_t ruid0 = getuid();
 	gid_t rgid0 = getgid(), egid0 = getegid();
 	bool switched = false;
 	int rc, err;
 
 	*ring = 0;
-	if (geteuid() == 0 && getuid() == 0 && (uid != 0 || gid != rgid0)) {
+	/*
+	 * Whenever we are root (also in a set-uid-root application whose
+	 * real uid is the invoking user's): the keyring must belong to, and
+	 * be charged to, the agent's user.
+	 */
+	if (geteuid() == 0 && (uid != ruid0 || uid != 0 || gid != rgid0)) {
 		if ((err = thread_become(uid, gid, rgid0, egid0)) != 0)
 			return kw_fail_errno(e, KW_ESYSTEM, -err,
 			    "session keyring: cannot switch to uid %lu gid %lu",
@@ -95,7 +105,7 @@ kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
 	r = keyctl_join_session_keyring(NULL);
 	err = errno;
 	if (switched)
-		thread_restore(rgid0, egid0);
+		thread_restore(ruid0, rgid0, egid0);
 	if (r < 0)
 		return key_fail(e, err, "cannot join a new session keyring",
 		    "session keyring");

@@ -52,6 +52,26 @@ expect_status 1 "su: a denied user does not get a shell" \
     as_service su su -s /bin/sh -c "echo started" "$D"
 check "su: ... and nothing ran" sh -c "! printf '%s' \"\$1\" | grep -q started" sh "$out"
 
+# su run by another user (set-uid root: real uid = the invoker): the
+# session keyring still belongs to the agent's user, not the invoker
+sed 's/^auth .*pam_rootok.so$/auth     sufficient pam_permit.so/' \
+    "$KW_TMP/stack" >"$KW_TMP/stack.permit"
+chmod 644 "$KW_TMP/stack.permit"
+cat >"$PUB/ring.sh" <<RING
+#!/bin/sh
+keyctl rdescribe @s >$PUB/ring 2>&1
+keyctl print %user:keyward:$S1 >$PUB/read 2>&1
+RING
+chmod 755 "$PUB/ring.sh"
+for f in read ring; do pubfile $f "$U"; done
+expect_status 0 "su invoked by another user: the agent runs" \
+    in_ns sh -c 'mount --bind "$1" /etc/pam.d/su && shift && exec "$@"' \
+    sh "$KW_TMP/stack.permit" setpriv --reuid="$D" --regid="$D" \
+    --clear-groups su -s /bin/sh -c "$PUB/ring.sh" "$U"
+check "... the agent read its granted secret" [ "$(cat "$PUB/read")" = "suvalue-$$" ]
+check "... its session keyring belongs to the agent, not the invoker ($(cat "$PUB/ring"))" \
+    [ "$(cut -d';' -f2 "$PUB/ring")" = "$(id -u "$U")" ]
+
 for f in read serial who; do pubfile $f "$U"; done
 expect_status 0 "runuser: the agent runs" \
     as_service runuser runuser -u "$U" -- "$PUB/agent.sh"
