@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -187,6 +188,36 @@ out:
 
 /* ---- gate ------------------------------------------------------------ */
 
+/*
+ * True when this process is keyward run (keyward-admin), the only program
+ * whose KEYWARD_EXE/KEYWARD_EXE_SHA256 claims are believed. The PAM
+ * environment can be written by any application or module in the stack
+ * (systemd copies a unit's Environment= into it), so a trusted service
+ * name alone proves nothing about who made the claim. The executable must
+ * be a regular file named keyward-admin, owned by root and writable by
+ * nobody else: only root can put such a file in place.
+ */
+static bool
+claims_from_keyward_run(void)
+{
+	char path[PATH_MAX];
+	const char *base;
+	struct stat st;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n <= 0)
+		return false;
+	path[n] = '\0';
+	base = strrchr(path, '/');
+	if (base == NULL || strcmp(base + 1, "keyward-admin") != 0)
+		return false;
+	if (stat("/proc/self/exe", &st) != 0)
+		return false;
+	return S_ISREG(st.st_mode) && st.st_uid == 0 &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
 /* Build the policy request of p for user u. */
 static void
 make_request(const struct kw_config *cfg, const struct kw_session_params *p,
@@ -201,8 +232,8 @@ make_request(const struct kw_config *cfg, const struct kw_session_params *p,
 	req->rhost = p->rhost;
 	req->now = p->now != 0 ? p->now : time(NULL);
 	req->trusted_launcher = kw_config_is_trusted_launcher(cfg, p->service);
-	/* a claim is only believed from a trusted launcher */
-	if (req->trusted_launcher) {
+	/* a claim is only believed from keyward run in a trusted service */
+	if (req->trusted_launcher && claims_from_keyward_run()) {
 		req->exe = p->exe;
 		req->exe_sha256 = p->exe_sha256;
 	}

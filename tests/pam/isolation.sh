@@ -124,6 +124,10 @@ expect_status 0 "positive control: a matching exe from the trusted launcher" \
     in_ns "$KEYWARD" --root "$KW_ROOT" run --user "$X" --service "$SVC" -- \
     "$PUB/marker.sh" "$PUB/m-exe"
 check "... runs the agent" [ "$(cat "$PUB/m-exe")" = ran ]
+# the same claim put into the PAM environment by another application (as
+# systemd does with a unit's Environment=) is not believed
+expect_status 1 "an exe claim not made by keyward run is not believed" \
+    in_ns "$PAMDRIVE" "$SVC" "$X" "env:KEYWARD_EXE=$PUB/marker.sh" acct
 check "the gate decisions are in syslog with their rule" \
     logged "user '$D' on service '$SVC': denied by default-deny"
 check "no secret value in syslog" \

@@ -2,7 +2,8 @@
  * kw_pamdrive.c - test driver: run PAM operations in the order given,
  * including the setcred flags pamtester lacks. Answers no prompt.
  * Usage: kw_pamdrive SERVICE USER OP...
- *   OP: acct open close establish delete reinit refresh
+ *   OP: acct open close establish delete reinit refresh, or env:NAME=VALUE
+ *   (pam_putenv, as an application or a module could)
  * Exit 0 when every operation returned PAM_SUCCESS; otherwise prints
  * "OP: pam error text" and exits 1 at the first failure.
  */
@@ -43,7 +44,9 @@ main(int argc, char **argv)
 	for (i = 3; i < argc && r == PAM_SUCCESS; i++) {
 		const char *op = argv[i];
 
-		if (strcmp(op, "acct") == 0)
+		if (strncmp(op, "env:", 4) == 0)
+			r = pam_putenv(pamh, op + 4);
+		else if (strcmp(op, "acct") == 0)
 			r = pam_acct_mgmt(pamh, 0);
 		else if (strcmp(op, "open") == 0)
 			r = pam_open_session(pamh, 0);
