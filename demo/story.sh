@@ -23,6 +23,18 @@ RULES_FILE=${KW_RULES_FILE:-}
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 say() { printf '   %s\n' "$*"; }
 run() { printf '   $ %s\n' "$*"; "$@" 2>&1 | sed 's/^/     /'; }
+# runsh 'CMD': show and run a shell command line (redirections and all)
+runsh() { printf '   $ %s\n' "$1"; sh -c "$1" 2>&1 | sed 's/^/     /'; }
+# agent_reread: ask the agent to read its secret again, wait for it
+agent_reread() {
+	touch "$IO/reread"
+	i=0
+	while [ ! -e "$IO/reread-done" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	rm -f "$IO/reread-done"
+}
 
 rules_file() {
 	for f in "$RULES_FILE" /etc/audit/rules.d/keyward.rules \
@@ -76,9 +88,11 @@ started_iso=$(date '+%Y-%m-%dT%H:%M:%S')
 step "0. Kernel audit rules: every keyctl read of any key is recorded (-k keyward)"
 grep '^-a ' "$(rules_file)" | while IFS= read -r rule; do
 	# shellcheck disable=SC2086
-	auditctl $rule >/dev/null 2>&1 && echo "$rule" >> "$DEMO/rules-added"
+	if auditctl $rule >/dev/null 2>&1; then
+		echo "$rule" >> "$DEMO/rules-added"
+	fi
 done
-run sh -c "auditctl -l | grep -c 'key=keyward' | sed 's/$/ keyward rules loaded/'"
+runsh "auditctl -l | grep -c 'key=keyward' | sed 's/$/ keyward rules loaded/'"
 
 step "1. The sysadmin creates a vault"
 run "$KEYWARD" --root "$ROOT" init
@@ -91,8 +105,8 @@ step "2. ... adds two secrets (values from stdin, never argv)"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DEMO/openai.value"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DEMO/s3.value"
 chmod 600 "$DEMO"/*.value
-run sh -c "'$KEYWARD' --root '$ROOT' add demo-openai --max-ttl 8h < '$DEMO/openai.value'"
-run sh -c "'$KEYWARD' --root '$ROOT' add demo-s3 < '$DEMO/s3.value'"
+runsh "$KEYWARD --root $ROOT add demo-openai --max-ttl 8h < $DEMO/openai.value"
+runsh "$KEYWARD --root $ROOT add demo-s3 < $DEMO/s3.value"
 run "$KEYWARD" --root "$ROOT" list
 say "sha256 of demo-openai's value, for comparison below: $(tr -d '\n' < "$DEMO/openai.value" | sha256sum | cut -c1-16)"
 
@@ -135,13 +149,25 @@ else
 	echo "agent: demo-s3 was not granted: \$(cat $IO/other.err)"
 fi
 touch $IO/ready
-while [ ! -e $IO/stop ]; do sleep 0.2; done
-echo "agent: done, exiting (the session closes and the key is revoked)"
+while [ ! -e $IO/stop ]; do
+	if [ -e $IO/reread ]; then
+		rm -f $IO/reread
+		if v=\$($KEYWARD get demo-openai 2>$IO/err); then
+			echo "agent: I read demo-openai again: \${#v} bytes, sha256 \$(printf %s "\$v" | sha256sum | cut -c1-16), same key \$(keyctl search @s user keyward:demo-openai)"
+		else
+			echo "agent: I cannot read demo-openai any more: \$(cat $IO/err)"
+		fi
+		unset v
+		touch $IO/reread-done
+	fi
+	sleep 0.1
+done
+echo "agent: done, exiting (the session closes and its keys are revoked)"
 AGENT_SH
 chmod 755 "$DEMO/agent.sh"
 printf '   $ %s\n' "$KEYWARD run --service $SERVICE --user $AGENT -- $DEMO/agent.sh &"
 "$KEYWARD" run --service "$SERVICE" --user "$AGENT" -- "$DEMO/agent.sh" 2>&1 |
-    sed 's/^/     /' &
+    sed -u 's/^/     /' &
 runner=$!
 i=0
 while [ ! -e "$IO/ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -152,20 +178,31 @@ step "6. Nobody else can read it: the same user in another session, another user
 run runuser -u "$AGENT" -- keyctl print "$serial"
 run runuser -u "$OTHER" -- keyctl print "$serial"
 run keyctl print "$serial"
-say "root can see the delivery in the registry (no value in it):"
-run sh -c "grep -rh . '$ROOT/run/keyward' 2>/dev/null | grep -i -e demo-openai -e serial | head -5"
+say "root sees the delivery in the registry (never a value):"
+run "$KEYWARD" --root "$ROOT" sessions
 
-step "7. The agent ends; its session closes and the key is revoked"
+step "7. The sysadmin rotates demo-openai: the running agent reads the new value, same key, no restart"
+head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$DEMO/openai.value2"
+chmod 600 "$DEMO/openai.value2"
+say "sha256 of the new value: $(tr -d '\n' < "$DEMO/openai.value2" | sha256sum | cut -c1-16)"
+runsh "$KEYWARD --root $ROOT rotate demo-openai < $DEMO/openai.value2"
+agent_reread
+
+step "8. Kill switch: revoke every live copy of demo-openai"
+run "$KEYWARD" --root "$ROOT" revoke --secret demo-openai
+agent_reread
+
+step "9. The agent ends; its session closes"
 touch "$IO/stop"
 wait "$runner" || true
 run keyctl print "$serial"
 
-step "8. The auditor's view"
+step "10. The auditor's view"
 sleep 1
-say "keyward's own records (delivery, reads, revocation, vault changes):"
-run sh -c "ausearch -m CRYPTO_KEY_USER,USER_ACCT -ts $started -i 2>/dev/null | grep -e 'op=keyward' | grep -e demo -e $AGENT | sed 's/^.*msg=audit(\([^)]*\)).*msg=.\(.*\).$/\1 \2/' | cut -c1-200 | tail -12"
+say "keyward's own records (gate, delivery, update, revocation, vault changes):"
+runsh "ausearch -m CRYPTO_KEY_USER,USER_ACCT -ts $started -i 2>/dev/null | grep -e 'op=keyward' | grep -e demo -e $AGENT | sed 's/^.*msg=audit(\([^)]*\)).*msg=.\(.*\).$/\1 \2/' | cut -c1-200 | tail -12"
 say "kernel records of keyctl reads of the agent's key (-k keyward):"
-run sh -c "ausearch -k keyward -ts $started -i 2>/dev/null | grep -e 'syscall=keyctl' | grep -e 'a0=0xb\|a0=11\|KEYCTL_READ' | cut -c1-200 | tail -4"
+runsh "ausearch -k keyward -ts $started -i 2>/dev/null | grep -e 'syscall=keyctl' | grep -e 'a0=0xb\|a0=11\|KEYCTL_READ' | cut -c1-200 | tail -4"
 say "joined by keyward audit:"
 run "$KEYWARD" audit --since "$started_iso" --secret demo-openai
 step "Done. Run 'sh demo/story.sh --clean' (or './demo/run.sh --clean') to remove what the demo made."
