@@ -57,7 +57,7 @@ field(const char *text, const char *name, char *out, size_t size)
 	size_t nl = strlen(name), n;
 	const char *p = text, *v, *end;
 
-	out[0] = '\0';
+	memset(out, 0, size);
 	while ((p = strstr(p, name)) != NULL) {
 		if ((p == text || p[-1] == ' ' || p[-1] == '\'') &&
 		    p[nl] == '=') {

@@ -121,8 +121,9 @@ cmd_get(struct cli *c, int argc, char **argv)
 		return cli_usage(c, cmd, "one secret NAME expected");
 	name = argv[optind];
 	if (!kwr_name_ok(name))
-		return cli_usage(c, cmd, "'%s' is not a valid secret name",
-		    name);
+		return cli_usage(c, cmd, "'%.*s%s' is not a valid secret name",
+		    KW_NAME_MAX + 1, name,
+		    strlen(name) > KW_NAME_MAX + 1 ? "..." : "");
 	kwr_no_dump();
 	if ((serial = kwr_find(name)) < 0) {
 		read_error(c, name, -serial);

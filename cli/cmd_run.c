@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <pwd.h>
@@ -119,6 +120,65 @@ check:
 	return 0;
 }
 
+/*
+ * Open the resolved executable exe once, for both the hash and the exec,
+ * so that what was hashed is what runs: a file swapped at that path later
+ * (rename over it) is not the one executed. The descriptor must name exe
+ * (checked through /proc/self/fd), be a regular file with an execute bit.
+ * A script (#!) keeps its descriptor across exec, since the kernel hands
+ * the interpreter /dev/fd/N; any other file gets FD_CLOEXEC. Returns 0
+ * with *fd set, or a KW_E* code.
+ */
+static int
+open_exe(const char *exe, int *fd, struct kw_error *e)
+{
+	char link[64], real[PATH_MAX], magic[2];
+	struct stat st;
+	ssize_t n;
+	int rc, f;
+
+	*fd = -1;
+	if ((f = open(exe, O_RDONLY | O_NOCTTY | O_NOFOLLOW)) < 0)
+		return kw_fail_errno(e, KW_ENOTFOUND, errno, "%s", exe);
+	if (fstat(f, &st) < 0) {
+		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", exe);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
+		rc = kw_fail(e, KW_EINVAL, "%s: not an executable file", exe);
+		goto out;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", f);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n < 0) {
+		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: cannot confirm "
+		    "what was opened (is /proc mounted?)", exe);
+		goto out;
+	}
+	real[n] = '\0';
+	if (strcmp(real, exe) != 0) {
+		rc = kw_fail(e, KW_EUNSAFE, "%s: changed while it was being "
+		    "opened (now %s)", exe, real);
+		goto out;
+	}
+	while ((n = pread(f, magic, sizeof(magic), 0)) < 0 && errno == EINTR)
+		;
+	if (n != 2 || magic[0] != '#' || magic[1] != '!') {
+		if (fcntl(f, F_SETFD, FD_CLOEXEC) < 0) {
+			rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fcntl",
+			    exe);
+			goto out;
+		}
+	}
+	*fd = f;
+	f = -1;
+	rc = 0;
+out:
+	if (f >= 0)
+		close(f);
+	return rc;
+}
+
 /* Append "NAME=value" to env (n used so far, cap max). */
 static int
 env_add(char **env, size_t *n, size_t max, const char *name,
@@ -139,11 +199,13 @@ env_add(char **env, size_t *n, size_t max, const char *name,
 }
 
 /*
- * The child: drop to the user (checked), clean environment, chdir, exec.
- * Never returns.
+ * The child: drop to the user (checked), clean environment, chdir, exec
+ * the descriptor that was hashed (exe is its path, for messages). Never
+ * returns.
  */
 static void __attribute__((noreturn))
-child(struct kw_user *u, const char *exe, char **argv, char **pamenv)
+child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
+    char **pamenv)
 {
 	char *env[256];
 	size_t n = 0, i;
@@ -180,7 +242,7 @@ child(struct kw_user *u, const char *exe, char **argv, char **pamenv)
 		fprintf(stderr, "keyward run: chdir: %s\n", strerror(errno));
 		_exit(126);
 	}
-	execve(exe, argv, env);
+	fexecve(exe_fd, argv, env);
 	fprintf(stderr, "keyward run: %s: %s\n", exe, strerror(errno));
 	_exit(errno == ENOENT ? 127 : 126);
 }
@@ -212,7 +274,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 	struct kw_error e;
 	pam_handle_t *pamh = NULL;
 	bool session = false, cred = false;
-	int i, pr, status, ret = KW_EXIT_FAIL;
+	int i, pr, status, ret = KW_EXIT_FAIL, exe_fd = -1;
 	size_t k;
 	pid_t pid, w;
 
@@ -239,7 +301,8 @@ cmd_run(struct cli *c, int argc, char **argv)
 	if (kw_user_lookup(user, &u, &e) != 0)
 		return cli_fail(c, &e);
 	if (resolve_exe(argv[i], exe, &e) != 0 ||
-	    kw_sha256_file(exe, sha, &e) != 0) {
+	    open_exe(exe, &exe_fd, &e) != 0 ||
+	    kw_sha256_fd(exe_fd, exe, sha, &e) != 0) {
 		ret = cli_fail(c, &e);
 		goto out;
 	}
@@ -290,7 +353,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0)
-		child(&u, exe, argv + i, pamenv);
+		child(&u, exe_fd, exe, argv + i, pamenv);
 	agent_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
@@ -324,5 +387,7 @@ out:
 	}
 	free_envlist(pamenv);
 	kw_user_free(&u);
+	if (exe_fd >= 0)
+		close(exe_fd);
 	return ret;
 }

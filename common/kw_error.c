@@ -3,6 +3,9 @@
  */
 #include "config.h"
 
+/* the definitions below, not the analyzer's view of them (kw_error.h) */
+#define KW_ERROR_IMPL
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -60,6 +60,22 @@ int kw_fail_errno(struct kw_error *e, int code, int errnum, const char *fmt, ...
 int kw_error_prefix(struct kw_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+#if defined(__clang_analyzer__) && !defined(KW_ERROR_IMPL)
+/*
+ * For the static analyzer only (scan-build, clang-tidy): these functions
+ * live in another file, so it cannot see that they return a failure code;
+ * it then explores "failed, yet returned 0" paths that do not exist. Tell
+ * it: kw_fail and kw_fail_errno return their code, kw_error_prefix a
+ * failure. Compiled code is unchanged.
+ */
+#define kw_fail(e, code, ...) \
+	((void)kw_fail((e), (code), __VA_ARGS__), (code))
+#define kw_fail_errno(e, code, errnum, ...) \
+	((void)kw_fail_errno((e), (code), (errnum), __VA_ARGS__), (code))
+#define kw_error_prefix(e, ...) \
+	((void)kw_error_prefix((e), __VA_ARGS__), KW_EINTERNAL)
+#endif
+
 /* A short constant description of a code ("invalid input", ...). */
 const char *kw_errcode_str(int code);
 

@@ -134,15 +134,21 @@ trim(char *s)
 static int
 set_launchers(struct kw_config *cfg, const char *value, struct kw_error *e)
 {
-	char *copy, *tok, *save = NULL;
+	char *copy, *tok, *next;
 	int rc = 0;
 
 	kw_config_free(cfg);
 	if (kw_strdup(value, &copy, e) != 0)
 		return KW_ENOMEM;
-	for (tok = strtok_r(copy, ",", &save); tok != NULL;
-	    tok = strtok_r(NULL, ",", &save)) {
+	for (tok = copy; tok != NULL; tok = next) {
+		if ((next = strchr(tok, ',')) != NULL)
+			*next++ = '\0';
 		tok = trim(tok);
+		if (*tok == '\0') {
+			rc = kw_fail(e, KW_EINVAL,
+			    "trusted_launchers: empty item in the list");
+			goto out;
+		}
 		if (!service_name_valid(tok)) {
 			rc = kw_fail(e, KW_EINVAL,
 			    "trusted_launchers: invalid PAM service name '%s'",
@@ -162,9 +168,6 @@ set_launchers(struct kw_config *cfg, const char *value, struct kw_error *e)
 		}
 		cfg->n_trusted_launchers++;
 	}
-	if (cfg->n_trusted_launchers == 0 &&
-	    strspn(value, " \t,") != strlen(value))
-		rc = kw_fail(e, KW_EINVAL, "trusted_launchers: empty list");
 out:
 	free(copy);
 	if (rc != 0)

@@ -24,42 +24,27 @@
 
 #include "kw_config.h"
 #include "kw_error.h"
+#include "pam_options.h"
 #include "policy.h"
 #include "session.h"
 
 #define DATA_SESSION "keyward-session-id"
 
-/* Module options. */
-struct opts {
-	const char *config;	/* config=PATH, NULL = the default */
-	bool debug;
-};
-
 /*
- * Parse the module's arguments into o. Returns PAM_SUCCESS, or
- * PAM_SERVICE_ERR (logged) on an unknown or malformed option.
+ * Parse the module's arguments into o with the core's parser
+ * (config/pam_options.c). Returns PAM_SUCCESS, or PAM_SERVICE_ERR (logged)
+ * on an unknown or malformed option.
  */
 static int
-parse_opts(pam_handle_t *pamh, int argc, const char **argv, struct opts *o)
+parse_opts(pam_handle_t *pamh, int argc, const char **argv,
+    struct kw_pam_options *o)
 {
-	int i;
+	struct kw_error e;
 
-	memset(o, 0, sizeof(*o));
-	for (i = 0; i < argc; i++) {
-		if (strncmp(argv[i], "config=", 7) == 0) {
-			o->config = argv[i] + 7;
-			if (o->config[0] != '/') {
-				pam_syslog(pamh, LOG_ERR, "option config=: '%s' "
-				    "is not an absolute path", o->config);
-				return PAM_SERVICE_ERR;
-			}
-		} else if (strcmp(argv[i], "debug") == 0) {
-			o->debug = true;
-		} else {
-			pam_syslog(pamh, LOG_ERR, "unknown option '%s'",
-			    argv[i]);
-			return PAM_SERVICE_ERR;
-		}
+	kw_error_clear(&e);
+	if (kw_pam_options_parse(argc, argv, o, &e) != 0) {
+		pam_syslog(pamh, LOG_ERR, "%s", kw_error_text(&e));
+		return PAM_SERVICE_ERR;
 	}
 	return PAM_SUCCESS;
 }
@@ -109,8 +94,9 @@ item(pam_handle_t *pamh, int type)
  * request parameters. Returns a PAM code (errors already logged).
  */
 static int
-setup(pam_handle_t *pamh, int argc, const char **argv, struct opts *o,
-    struct kw_config *cfg, struct kw_session_params *p)
+setup(pam_handle_t *pamh, int argc, const char **argv,
+    struct kw_pam_options *o, struct kw_config *cfg,
+    struct kw_session_params *p)
 {
 	struct kw_error e;
 	const char *user = NULL;
@@ -159,7 +145,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	struct kw_session_params p;
 	struct kw_config cfg;
 	struct kw_error e;
-	struct opts o;
+	struct kw_pam_options o;
 	int rc, kr;
 
 	(void)flags;
@@ -188,7 +174,7 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	struct kw_session_info info;
 	struct kw_config cfg;
 	struct kw_error e;
-	struct opts o;
+	struct kw_pam_options o;
 	char env[64], *id;
 	int rc, kr;
 
@@ -232,7 +218,7 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	struct kw_session_params p;
 	struct kw_config cfg;
 	struct kw_error e;
-	struct opts o;
+	struct kw_pam_options o;
 	const void *data = NULL;
 	const char *id = NULL;
 	int rc, kr;
@@ -272,7 +258,7 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 PAM_EXTERN int
 pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
-	struct opts o;
+	struct kw_pam_options o;
 
 	(void)flags;
 	return parse_opts(pamh, argc, argv, &o);
@@ -283,7 +269,7 @@ PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
 {
-	struct opts o;
+	struct kw_pam_options o;
 	int rc;
 
 	(void)flags;

@@ -135,6 +135,14 @@ void kw_request_groups_free(char **names, size_t n);
 int kw_sha256_file(const char *path, char hex[65], struct kw_error *e);
 
 /*
+ * SHA-256 of the regular file open as fd (read from offset 0 with pread,
+ * the descriptor's own offset untouched), as kw_sha256_file() gives it;
+ * name is used in messages. Launchers hash and exec one descriptor so the
+ * file cannot be swapped between the two.
+ */
+int kw_sha256_fd(int fd, const char *name, char hex[65], struct kw_error *e);
+
+/*
  * Warnings of a loaded policy for 'keyward check': over-broad rules (an
  * allow without any matcher, secrets=*), secrets not in the vault v (when
  * v is not NULL), and rules that can never match (exe=/exe_sha256= without

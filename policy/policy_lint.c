@@ -191,6 +191,89 @@ lint_secrets(const struct lint *l, const struct pol_rule *r,
 	return 0;
 }
 
+/*
+ * A digest of what a rule means (action, each key's items in order, ttl,
+ * scope), for finding duplicates quickly: equal rules have equal digests.
+ */
+static uint64_t
+rule_digest(const struct pol_rule *r)
+{
+	uint64_t h = 1469598103934665603ULL;	/* FNV-1a */
+	const unsigned char *c;
+	size_t k, i;
+
+	h = (h ^ (uint64_t)r->deny) * 1099511628211ULL;
+	h = (h ^ r->ttl) * 1099511628211ULL;
+	h = (h ^ (uint64_t)r->scope) * 1099511628211ULL;
+	for (k = 0; k < POL_NKEYS; k++) {
+		h = (h ^ (r->list[k].present ? k + 1 : 0)) * 1099511628211ULL;
+		for (i = 0; i < r->list[k].n; i++) {
+			for (c = (const unsigned char *)r->list[k].items[i];
+			    *c != '\0'; c++)
+				h = (h ^ *c) * 1099511628211ULL;
+			h = (h ^ 0xff) * 1099511628211ULL;
+		}
+	}
+	return h;
+}
+
+/*
+ * True when rules a and b are duplicates: the same action and, for every
+ * key, the same presence and the same items in the same order (the order
+ * of the key=value tokens on the line does not matter; ttl= and scope=
+ * compare by value, so ttl=1h equals ttl=60m).
+ */
+static bool
+rules_equal(const struct pol_rule *a, const struct pol_rule *b)
+{
+	size_t k, i;
+
+	if (a->deny != b->deny || a->ttl != b->ttl || a->scope != b->scope)
+		return false;
+	for (k = 0; k < POL_NKEYS; k++) {
+		if (a->list[k].present != b->list[k].present ||
+		    a->list[k].n != b->list[k].n)
+			return false;
+		for (i = 0; i < a->list[k].n; i++)
+			if (strcmp(a->list[k].items[i], b->list[k].items[i]) !=
+			    0)
+				return false;
+	}
+	return true;
+}
+
+/*
+ * Warn about every rule that duplicates an earlier one (it changes
+ * nothing: grants are a union and the ttl the same). Returns 0 or
+ * KW_ENOMEM.
+ */
+static int
+lint_duplicates(const struct lint *l, const struct kw_policy *p,
+    struct kw_error *e)
+{
+	uint64_t *digests;
+	size_t i, j;
+
+	if (p->n_rules < 2)
+		return 0;
+	if ((digests = calloc(p->n_rules, sizeof(*digests))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	for (i = 0; i < p->n_rules; i++) {
+		digests[i] = rule_digest(&p->rules[i]);
+		for (j = 0; j < i; j++) {
+			if (digests[j] == digests[i] &&
+			    rules_equal(&p->rules[j], &p->rules[i])) {
+				lint_warn(l, &p->rules[i], "duplicate of the "
+				    "rule at %s: it changes nothing",
+				    p->rules[j].ref);
+				break;
+			}
+		}
+	}
+	free(digests);
+	return 0;
+}
+
 /* Warnings of a whole policy. */
 int
 kw_policy_lint(const struct kw_policy *p, const struct kw_config *cfg,
@@ -215,5 +298,5 @@ kw_policy_lint(const struct kw_policy *p, const struct kw_config *cfg,
 		if (!r->deny && (rc = lint_secrets(&l, r, cfg, v, e)) != 0)
 			return kw_error_prefix(e, "%s", r->ref);
 	}
-	return 0;
+	return lint_duplicates(&l, p, e);
 }

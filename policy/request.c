@@ -172,43 +172,40 @@ out:
 	return rc;
 }
 
-/* SHA-256 of the file at path (after realpath), as lowercase hex. */
+/*
+ * SHA-256 of everything an open descriptor of a regular file holds, read
+ * with pread(2) from offset 0 (the descriptor's offset is not used or
+ * moved), as lowercase hex. name is for messages. Returns 0 or a KW_E*.
+ */
 int
-kw_sha256_file(const char *path, char hex[65], struct kw_error *e)
+kw_sha256_fd(int fd, const char *name, char hex[65], struct kw_error *e)
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char buf[16384], md[EVP_MAX_MD_SIZE];
-	char real[PATH_MAX];
 	EVP_MD_CTX *ctx = NULL;
 	unsigned int mdlen = 0, i;
 	struct stat st;
+	off_t off = 0;
 	ssize_t r;
-	int fd = -1, rc;
+	int rc;
 
 	memset(hex, 0, 65);
-	if (realpath(path, real) == NULL)
-		return kw_fail_errno(e, errno == ENOENT ? KW_ENOTFOUND :
-		    KW_ESYSTEM, errno, "%s", path);
-	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", real);
-	if (fstat(fd, &st) < 0) {
-		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", real);
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		rc = kw_fail(e, KW_EINVAL, "%s: not a regular file", real);
-		goto out;
-	}
+	if (fstat(fd, &st) < 0)
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", name);
+	if (!S_ISREG(st.st_mode))
+		return kw_fail(e, KW_EINVAL, "%s: not a regular file", name);
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		rc = kw_fail(e, KW_ENOMEM, "SHA-256: cannot set up a digest");
 		goto out;
 	}
 	for (;;) {
-		r = kw_read_all(fd, buf, sizeof(buf));
+		r = pread(fd, buf, sizeof(buf), off);
+		if (r < 0 && errno == EINTR)
+			continue;
 		if (r < 0) {
-			rc = kw_fail_errno(e, KW_ESYSTEM, (int)-r, "%s: read",
-			    real);
+			rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: read",
+			    name);
 			goto out;
 		}
 		if (r == 0)
@@ -217,8 +214,7 @@ kw_sha256_file(const char *path, char hex[65], struct kw_error *e)
 			rc = kw_fail(e, KW_EINTERNAL, "SHA-256: update failed");
 			goto out;
 		}
-		if ((size_t)r < sizeof(buf))
-			break;
+		off += r;
 	}
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
 		rc = kw_fail(e, KW_EINTERNAL, "SHA-256: final failed");
@@ -232,7 +228,23 @@ kw_sha256_file(const char *path, char hex[65], struct kw_error *e)
 	rc = 0;
 out:
 	EVP_MD_CTX_free(ctx);
-	if (fd >= 0)
-		close(fd);
+	return rc;
+}
+
+/* SHA-256 of the file at path (after realpath), as lowercase hex. */
+int
+kw_sha256_file(const char *path, char hex[65], struct kw_error *e)
+{
+	char real[PATH_MAX];
+	int fd, rc;
+
+	memset(hex, 0, 65);
+	if (realpath(path, real) == NULL)
+		return kw_fail_errno(e, errno == ENOENT ? KW_ENOTFOUND :
+		    KW_ESYSTEM, errno, "%s", path);
+	if ((fd = open(real, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", real);
+	rc = kw_sha256_fd(fd, real, hex, e);
+	close(fd);
 	return rc;
 }

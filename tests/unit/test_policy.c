@@ -885,6 +885,55 @@ test_lint(void)
 	kw_config_free(&c);
 }
 
+/*
+ * Duplicate rules: an exact duplicate of an earlier rule (same action,
+ * same items per key in the same order; token order, ttl spelling and
+ * hex case do not matter) is a check warning naming the earlier rule; a
+ * rule that differs in any item is not a duplicate.
+ */
+static void
+test_lint_duplicates(void)
+{
+	const char *text =
+	    "allow user=a service=s secrets=x ttl=1h\n"		/* 1 */
+	    "allow secrets=x ttl=60m service=s user=a\n"		/* 2: = 1 */
+	    "allow user=a service=s secrets=x ttl=2h\n"		/* 3 */
+	    "allow user=a,b service=s secrets=x ttl=1h\n"		/* 4 */
+	    "allow user=b,a service=s secrets=x ttl=1h\n"		/* 5 */
+	    "deny user=a\n"					/* 6 */
+	    "deny user=a\n"					/* 7: = 6 */
+	    "allow user=a service=s secrets=x ttl=1h scope=user\n"	/* 8 */
+	    "allow user=a exe_sha256=" "AB00000000000000000000000000000000"
+	    "000000000000000000000000000000 secrets=x\n"		/* 9 */
+	    "allow user=a exe_sha256=" "ab00000000000000000000000000000000"
+	    "000000000000000000000000000000 secrets=x\n"		/* 10: = 9 */
+	    "allow user=a service=s secrets=x ttl=1h\n";		/* 11: = 1 */
+	struct warnings w;
+	struct kw_policy *p;
+	struct kw_error e;
+	struct kw_config c;
+
+	CU_ASSERT_FATAL(kw_config_defaults(&c, "/etc/keyward/keyward.conf",
+	    NULL, &e) == 0);
+	CU_ASSERT_EQUAL_FATAL(parse(text, &p, &e), 0);
+	memset(&w, 0, sizeof(w));
+	CU_ASSERT_EQUAL(kw_policy_lint(p, &c, NULL, collect, &w, &e), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "p.conf:2: duplicate of the rule "
+	    "at p.conf:1: it changes nothing\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "p.conf:7: duplicate of the rule "
+	    "at p.conf:6: it changes nothing\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "p.conf:10: duplicate of the "
+	    "rule at p.conf:9: it changes nothing\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(w.text, "p.conf:11: duplicate of the "
+	    "rule at p.conf:1: it changes nothing\n"));
+	CU_ASSERT_PTR_NULL(strstr(w.text, "p.conf:3: duplicate"));
+	CU_ASSERT_PTR_NULL(strstr(w.text, "p.conf:4: duplicate"));
+	CU_ASSERT_PTR_NULL(strstr(w.text, "p.conf:5: duplicate"));
+	CU_ASSERT_PTR_NULL(strstr(w.text, "p.conf:8: duplicate"));
+	kw_policy_free(p);
+	kw_config_free(&c);
+}
+
 /* Make a vault in tmpdir with secrets a (max ttl 10m), hf-1, hf-2. */
 static struct kw_vault *
 make_vault(void)
@@ -1067,6 +1116,7 @@ main(void)
 	CU_add_test(s, "policy.d lexical order", test_load_order);
 	CU_add_test(s, "unsafe files", test_unsafe_files);
 	CU_add_test(s, "check warnings", test_lint);
+	CU_add_test(s, "duplicate rules", test_lint_duplicates);
 	CU_add_test(s, "evaluation errors", test_eval_errors);
 	CU_add_test(s, "resolve against a real vault", test_resolve);
 	CU_basic_set_mode(CU_BRM_VERBOSE);

@@ -455,6 +455,7 @@ test_swap_reorder_remove(void)
 
 	/* the last entry removed (the file shortened accordingly) */
 	memcpy(t, orig, IDX + 2 * ENT);
+	/* cppcheck-suppress sizeofDivisionMemfunc ; offsets, not a division */
 	memcpy(t + IDX + 2 * ENT, orig + DATA, len - DATA);
 	spew(vpath, t, len - ENT);
 	CU_ASSERT_EQUAL(assert_detected(), N_SMALL);
@@ -532,7 +533,7 @@ test_replay(void)
 static void
 test_truncated(void)
 {
-	unsigned char *orig;
+	unsigned char *orig, *grown;
 	struct kw_vault *v = NULL;
 	struct kw_error e;
 	size_t len, i;
@@ -550,8 +551,9 @@ test_truncated(void)
 		CU_ASSERT_EQUAL(kw_vault_open_locked(vpath, key, &v, &e),
 		    KW_ECORRUPT);
 	}
-	orig = realloc(orig, len + 1);
-	CU_ASSERT_FATAL(orig != NULL);
+	grown = realloc(orig, len + 1);
+	CU_ASSERT_FATAL(grown != NULL);
+	orig = grown;
 	orig[len] = 0;
 	spew(vpath, orig, len + 1);
 	CU_ASSERT_EQUAL(kw_vault_open(vpath, key, &v, &e), KW_ECORRUPT);

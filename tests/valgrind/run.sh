@@ -1,0 +1,43 @@
+#!/bin/sh
+# tests/valgrind/run.sh BUILDDIR - the whole test suite under valgrind
+# memcheck: every unit test and C test driver (LOG_COMPILER), keyward and
+# keyward-admin (KEYWARD points at a wrapper; the front's exec of
+# keyward-admin is followed, other programs are not), the fault injector,
+# and pam_keyward.so through the pam_start_confdir driver kw_pamcase
+# (KW_WRAP). Any memcheck error or definite leak exits 99 and fails the
+# test that ran it. Needs a build without sanitizers.
+set -eu
+B=$(cd "${1:?usage: run.sh BUILDDIR}" && pwd)
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+command -v valgrind >/dev/null 2>&1 || { echo "valgrind missing" >&2; exit 1; }
+VG="valgrind -q --error-exitcode=99 --leak-check=full"
+VG="$VG --show-leak-kinds=definite --errors-for-leak-kinds=definite"
+VG="$VG --suppressions=$SRC/tests/valgrind/keyward.supp"
+VG="$VG --trace-children=yes"
+VG="$VG --trace-children-skip=/bin/*,/usr/bin/*,/sbin/*,/usr/sbin/*,/tmp/*"
+W="$B/valgrind-wrap"
+rm -rf "$W"
+mkdir -p "$W"
+cat >"$W/keyward" <<WRAP
+#!/bin/sh
+exec $VG "$B/keyward" "\$@"
+WRAP
+chmod 755 "$W/keyward"
+chmod 755 "$W"
+# Left out, for reasons of the wrapper, not of memory: vault-crash.sh
+# times kills against an unwrapped rotate; audit/records.sh gives a file
+# capability to a copy of $KEYWARD (a script here); hostile/environment.sh
+# closes descriptors and poisons PATH and TMPDIR, which valgrind itself
+# needs; eintr.sh counts system calls under strace. The keyward commands
+# they run are run under valgrind by the other tests.
+SKIP="tests/cmd/vault-crash.sh tests/audit/records.sh tests/fault/eintr.sh
+tests/hostile/environment.sh"
+TESTS=""
+for t in $(make -s -C "$B" kw-print-tests); do
+	case " $(echo $SKIP) " in *" $t "*) continue;; esac
+	TESTS="$TESTS $t"
+done
+make -C "$B" -j1 check TESTS="$TESTS" LOG_COMPILER="$VG" \
+    TESTS_ENVIRONMENT="KEYWARD='$W/keyward'; export KEYWARD; \
+    KW_WRAP='$VG'; export KW_WRAP; KW_UNDER_VALGRIND=1; \
+    export KW_UNDER_VALGRIND;"
