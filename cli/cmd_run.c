@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -138,7 +139,8 @@ open_exe(const char *exe, int *fd, struct kw_error *e)
 	int rc, f;
 
 	*fd = -1;
-	if ((f = open(exe, O_RDONLY | O_NOCTTY | O_NOFOLLOW)) < 0)
+	/* O_NONBLOCK: a FIFO swapped in must not hang the launcher */
+	if ((f = open(exe, O_RDONLY | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK)) < 0)
 		return kw_fail_errno(e, KW_ENOTFOUND, errno, "%s", exe);
 	if (fstat(f, &st) < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", exe);
@@ -146,6 +148,10 @@ open_exe(const char *exe, int *fd, struct kw_error *e)
 	}
 	if (!S_ISREG(st.st_mode) || (st.st_mode & 0111) == 0) {
 		rc = kw_fail(e, KW_EINVAL, "%s: not an executable file", exe);
+		goto out;
+	}
+	if (fcntl(f, F_SETFL, 0) < 0) {
+		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fcntl", exe);
 		goto out;
 	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", f);
@@ -205,7 +211,7 @@ env_add(char **env, size_t *n, size_t max, const char *name,
  */
 static void __attribute__((noreturn))
 child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
-    char **pamenv)
+    char **pamenv, pid_t parent)
 {
 	char *env[256];
 	size_t n = 0, i;
@@ -216,6 +222,24 @@ child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	env[0] = NULL;
+	/*
+	 * A session of its own: the agent must not keep the invoker's
+	 * controlling terminal, where it could push keystrokes into a root
+	 * shell (TIOCSTI) once keyward run returns. keyward run forwards
+	 * the terminal's signals to it.
+	 */
+	if (setsid() < 0) {
+		fprintf(stderr, "keyward run: setsid: %s\n", strerror(errno));
+		_exit(126);
+	}
+	/* nothing of ours or of PAM's modules leaks into the agent */
+	if ((exe_fd > 3 && close_range(3, (unsigned)exe_fd - 1,
+	    CLOSE_RANGE_CLOEXEC) != 0) ||
+	    close_range((unsigned)exe_fd + 1, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+		fprintf(stderr, "keyward run: close_range: %s\n",
+		    strerror(errno));
+		_exit(126);
+	}
 	if (initgroups(u->name, u->gid) != 0 || setgid(u->gid) != 0 ||
 	    setuid(u->uid) != 0) {
 		fprintf(stderr, "keyward run: cannot become user '%s': %s\n",
@@ -225,6 +249,15 @@ child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
 	if (getuid() != u->uid || geteuid() != u->uid || getgid() != u->gid ||
 	    getegid() != u->gid || (u->uid != 0 && setuid(0) == 0)) {
 		fprintf(stderr, "keyward run: privileges not dropped\n");
+		_exit(126);
+	}
+	/*
+	 * The agent dies with its launcher (set after the uid change, which
+	 * clears it): an agent whose launcher was killed must not go on
+	 * holding secrets that nobody will revoke at session close.
+	 */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) {
+		fprintf(stderr, "keyward run: the launcher is gone\n");
 		_exit(126);
 	}
 	if (env_add(env, &n, 256, "HOME", u->home) != 0 ||
@@ -275,6 +308,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 	pam_handle_t *pamh = NULL;
 	bool session = false, cred = false;
 	int i, pr, status, ret = KW_EXIT_FAIL, exe_fd = -1;
+	pid_t parent;
 	size_t k;
 	pid_t pid, w;
 
@@ -346,6 +380,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 	}
 	sigprocmask(SIG_BLOCK, &block, &old);
 	fflush(NULL);
+	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		cli_errorf(c, "fork: %s", strerror(errno));
@@ -353,7 +388,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0)
-		child(&u, exe_fd, exe, argv + i, pamenv);
+		child(&u, exe_fd, exe, argv + i, pamenv, parent);
 	agent_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)

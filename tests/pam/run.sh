@@ -46,6 +46,43 @@ check "no secret value in the environment" sh -c "! printf '%s' \"\$1\" | grep -
 expect_status 0 "the working directory is HOME or /" run --user "$U" -- /bin/pwd
 check "... / for a user without a home" [ "$out" = / ]
 
+# the agent starts detached: a session of its own, no controlling
+# terminal (no TIOCSTI into the invoker's shell), and none of the
+# launcher's descriptors
+expect_status 0 "the agent leads a session of its own" \
+    run --user "$U" -- /bin/sh -c 'ps -o sid= -p $$ | tr -d " "; echo $$'
+check "... its session id is its pid" \
+    [ "$(echo "$out" | sed -n 1p)" = "$(echo "$out" | sed -n 2p)" ]
+# under a terminal (script(1) gives the launcher a controlling pty)
+tty_of_agent() {
+	script -qec "'$KEYWARD' --root '$KW_ROOT' run --service '$SVC' --user '$U' -- /bin/sh -c 'cut -d\" \" -f7 /proc/self/stat; cut -d\" \" -f7 /proc/\$PPID/stat'" /dev/null | tr -d '\r'
+}
+expect_status 0 "started from a terminal, the agent runs" tty_of_agent
+check "... the launcher has the terminal ($(echo "$out" | sed -n 2p)), the agent has none" \
+    [ "$(echo "$out" | sed -n 1p)" = 0 ] && [ "$(echo "$out" | sed -n 2p)" != 0 ]
+run_fd9() { ( exec 9</etc/hostname; run "$@" ); }
+expect_status 0 "a descriptor of the invoker does not reach the agent" \
+    run_fd9 --user "$U" -- /bin/sh -c 'test ! -e /proc/self/fd/9 && echo closed'
+check "... fd 9 is closed in the agent" [ "$out" = closed ]
+
+# the agent dies with its launcher: no orphan keeps holding secrets
+pubfile orphan "$U"
+( run --user "$U" -- /bin/sh -c "echo \$\$ \$PPID >$PUB/orphan; exec sleep 30" \
+    >/dev/null 2>&1 ) &
+orphan_run=$!
+wait_file "$PUB/orphan"
+read -r apid lpid <"$PUB/orphan"
+kill -KILL "$lpid"
+i=0
+while kill -0 "$apid" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+if kill -0 "$apid" 2>/dev/null; then
+	notok "the agent outlived its killed launcher"
+	kill -KILL "$apid" 2>/dev/null
+else
+	ok "the agent died with its killed launcher"
+fi
+wait "$orphan_run" 2>/dev/null
+
 expect_status 7 "the agent's exit status is returned" \
     run --user "$U" -- /bin/sh -c 'exit 7'
 expect_status 137 "killed by a signal: 128+signal" \
