@@ -22,6 +22,7 @@
 
 #include <keyutils.h>
 
+#include "audit.h"
 #include "keyring.h"
 #include "kw_config.h"
 #include "kw_util.h"
@@ -180,6 +181,51 @@ time_floor(size_t n, int reps)
 	return total / reps;
 }
 
+/*
+ * The same opens (vault of 100) with audit = required (readiness check of
+ * the status and the kernel rule list, confirmed records) against audit =
+ * best-effort, alternated over rounds and the best of each kept, so that
+ * load from elsewhere on the machine hits both alike. Prints the audit's
+ * share of the cost. Needs auditd and keyward's rules (make bench loads
+ * them).
+ */
+static void
+audit_share(struct kw_config *cfg, const size_t grants[3])
+{
+	struct kw_audit *a = NULL;
+	struct kw_error e;
+	double be, rq, t;
+	size_t g;
+	int reps, round;
+
+	if (kw_audit_open(KW_AUDIT_REQUIRED, &a, &e) != 0 ||
+	    kw_audit_ready(a, &e) != 0) {
+		printf("bench session_open_audit_required skipped: %s\n",
+		    kw_error_text(&e));
+		kw_audit_close(a);
+		return;
+	}
+	kw_audit_close(a);
+	for (g = 0; g < 3; g++) {
+		reps = grants[g] == 100 ? 4 : 20;
+		grant(cfg, grants[g]);
+		be = rq = 1e12;
+		for (round = 0; round < 7; round++) {
+			cfg->audit = KW_AUDIT_BEST_EFFORT;
+			if ((t = time_open(cfg, grants[g], reps)) < be)
+				be = t;
+			cfg->audit = KW_AUDIT_REQUIRED;
+			if ((t = time_open(cfg, grants[g], reps)) < rq)
+				rq = t;
+		}
+		cfg->audit = KW_AUDIT_BEST_EFFORT;
+		printf("bench session_open_%zu_audit_required %.1f us "
+		    "floor=%.1f ratio=%.2f (floor: the same open with audit = "
+		    "best-effort; audit's share %.0f%%)\n", grants[g], rq, be,
+		    rq / be, 100.0 * (rq - be) / rq);
+	}
+}
+
 int
 main(void)
 {
@@ -222,6 +268,7 @@ main(void)
 		    "ratio=%.3f (target <= 1.200)\n", grants[g],
 		    t[1][g] / t[0][g], t[1][g] / t[0][g]);
 	}
+	audit_share(&cfg[0], grants);
 	kw_config_free(&cfg[0]);
 	kw_config_free(&cfg[1]);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
