@@ -497,32 +497,15 @@ midnight(time_t t, int days)
 	return mktime(&tm);
 }
 
-/* Parse exactly n digits at s into *v. */
-static bool
-digits(const char *s, int n, int *v)
-{
-	int i;
-
-	*v = 0;
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		*v = *v * 10 + (s[i] - '0');
-	}
-	return true;
-}
-
 /* Parse --since/--until. */
 int
 kw_audit_time_parse(const char *s, time_t now, time_t *out,
     struct kw_error *e)
 {
-	struct tm tm, chk;
+	struct tm tm;
 	char *buf = NULL, *end;
 	size_t len;
-	int y, mo, d, h = 0, mi = 0, sec = 0;
 	double up;
-	bool utc = false;
 
 	*out = 0;
 	if (strcmp(s, "now") == 0) {
@@ -555,34 +538,11 @@ kw_audit_time_parse(const char *s, time_t now, time_t *out,
 			return kw_fail(e, KW_ESYSTEM, "/proc/uptime: bad value");
 		*out = now - (time_t)up;
 	} else {
-		len = strlen(s);
-		if (len > 0 && s[len - 1] == 'Z') {
-			utc = true;
-			len--;
-		}
-		if (!((len == 10 || len == 19) && digits(s, 4, &y) &&
-		    s[4] == '-' && digits(s + 5, 2, &mo) && s[7] == '-' &&
-		    digits(s + 8, 2, &d) && (len == 10 || ((s[10] == 'T' ||
-		    s[10] == ' ') && digits(s + 11, 2, &h) && s[13] == ':' &&
-		    digits(s + 14, 2, &mi) && s[16] == ':' &&
-		    digits(s + 17, 2, &sec)))))
+		if (kw_parse_iso_time(s, out, e) != 0)
 			return kw_fail(e, KW_EINVAL, "'%s': expected "
 			    "YYYY-MM-DDTHH:MM:SS, YYYY-MM-DD or one of now, "
 			    "recent, today, yesterday, this-week, week-ago, "
 			    "this-month, this-year, boot", s);
-		memset(&tm, 0, sizeof(tm));
-		tm.tm_year = y - 1900;
-		tm.tm_mon = mo - 1;
-		tm.tm_mday = d;
-		tm.tm_hour = h;
-		tm.tm_min = mi;
-		tm.tm_sec = sec;
-		tm.tm_isdst = -1;
-		chk = tm;
-		*out = utc ? timegm(&tm) : mktime(&tm);
-		if (*out == (time_t)-1 || tm.tm_mday != chk.tm_mday ||
-		    tm.tm_mon != chk.tm_mon || h > 23 || mi > 59 || sec > 60)
-			return kw_fail(e, KW_EINVAL, "'%s': no such time", s);
 	}
 	return 0;
 }

@@ -46,57 +46,16 @@ cli_check_policy(struct cli *c, struct kw_vault *v, unsigned *warnings,
 	return rc;
 }
 
-/* n decimal digits at s into *out; false when not all digits. */
-static bool
-digits(const char *s, int n, int *out)
-{
-	int i, v = 0;
-
-	for (i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (s[i] - '0');
-	}
-	*out = v;
-	return true;
-}
-
 /*
- * Parse --at "YYYY-MM-DDTHH:MM[:SS]" as local time into *t. Dates that do
- * not exist (Feb 30) are errors.
+ * Parse --at as an ISO 8601 time (local unless it ends in 'Z') into *t.
+ * Dates that do not exist (Feb 30) are errors.
  */
 static int
 parse_at(const char *s, time_t *t, struct kw_error *e)
 {
-	int y, mo, d, h, mi, sec = 0;
-	size_t len = strlen(s);
-	struct tm tm;
-
-	*t = 0;
-	if ((len != 16 && len != 19) || !digits(s, 4, &y) || s[4] != '-' ||
-	    !digits(s + 5, 2, &mo) || s[7] != '-' || !digits(s + 8, 2, &d) ||
-	    s[10] != 'T' || !digits(s + 11, 2, &h) || s[13] != ':' ||
-	    !digits(s + 14, 2, &mi) ||
-	    (len == 19 && (s[16] != ':' || !digits(s + 17, 2, &sec))))
-		goto bad;
-	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
-	    mi > 59 || sec > 59)
-		goto bad;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	tm.tm_isdst = -1;
-	*t = mktime(&tm);
-	if (*t == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1)
-		goto bad;
+	if (kw_parse_iso_time(s, t, e) != 0)
+		return kw_error_prefix(e, "--at");
 	return 0;
-bad:
-	return kw_fail(e, KW_EINVAL, "--at: '%s' is not a local time "
-	    "YYYY-MM-DDTHH:MM[:SS]", s);
 }
 
 /* Format a local time for the report. */

@@ -498,6 +498,60 @@ kw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
 	return 0;
 }
 
+/* n decimal digits at s into *out; false when not all digits. */
+static bool
+digits(const char *s, int n, int *out)
+{
+	int i, v = 0;
+
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return true;
+}
+
+/* Parse an ISO 8601 date and time (local, or UTC with 'Z'). */
+int
+kw_parse_iso_time(const char *s, time_t *out, struct kw_error *e)
+{
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	size_t len = strlen(s);
+	struct tm tm;
+	bool utc = false;
+
+	*out = 0;
+	if (len > 0 && s[len - 1] == 'Z') {
+		utc = true;
+		len--;
+	}
+	if (!((len == 10 || len == 16 || len == 19) && digits(s, 4, &y) &&
+	    s[4] == '-' && digits(s + 5, 2, &mo) && s[7] == '-' &&
+	    digits(s + 8, 2, &d) && (len == 10 || ((s[10] == 'T' ||
+	    s[10] == ' ') && digits(s + 11, 2, &h) && s[13] == ':' &&
+	    digits(s + 14, 2, &mi) && (len == 16 || (s[16] == ':' &&
+	    digits(s + 17, 2, &sec)))))))
+		return kw_fail(e, KW_EINVAL, "'%s' is not a time "
+		    "YYYY-MM-DD[THH:MM[:SS]][Z]", s);
+	if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 ||
+	    mi > 59 || sec > 59)
+		return kw_fail(e, KW_EINVAL, "'%s': no such time", s);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	tm.tm_isdst = -1;
+	*out = utc ? timegm(&tm) : mktime(&tm);
+	if (*out == (time_t)-1 || tm.tm_mday != d || tm.tm_mon != mo - 1)
+		return kw_fail(e, KW_EINVAL, "'%s': no such time", s);
+	return 0;
+}
+
 /* strdup reporting KW_ENOMEM. */
 int
 kw_strdup(const char *s, char **out, struct kw_error *e)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "kw_error.h"
 
@@ -116,6 +117,14 @@ void kw_duration_format(uint64_t secs, char *buf, size_t size);
  */
 int kw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,
     struct kw_error *e);
+
+/*
+ * Parse an ISO 8601 time: YYYY-MM-DD, YYYY-MM-DDTHH:MM or
+ * YYYY-MM-DDTHH:MM:SS ('T' or a blank between date and time), local time,
+ * or UTC with a trailing 'Z'. Times that do not exist (Feb 30, 25:00) are
+ * errors. The message names s; callers prefix the option.
+ */
+int kw_parse_iso_time(const char *s, time_t *out, struct kw_error *e);
 
 /* ---- text ---------------------------------------------------------------- */
 

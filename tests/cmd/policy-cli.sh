@@ -148,7 +148,7 @@ expect_status 2 "explain without --user is a usage error" kw explain
 expect_status 2 "explain with a stray argument" kw explain --user "$A" x
 expect_status 1 "explain --at with a bad time" \
 	kw explain --user "$A" --at 2024-02-30T10:00
-check "bad --at is explained" contains "$err" "is not a local time"
+check "bad --at is explained" contains "$err" "--at: '2024-02-30T10:00': no such time"
 expect_status 1 "explain for a user that does not exist" \
 	kw explain --user "nosuch$$"
 check "unknown user is named" contains "$err" "user 'nosuch$$' does not exist"

@@ -195,6 +195,30 @@ test_atomic_write(void)
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0400);
 }
 
+static void
+test_iso_time(void)
+{
+	struct kw_error e;
+	time_t t;
+
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27T10:00:00Z", &t, &e), 0);
+	CU_ASSERT_EQUAL(t, 1795773600);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27 10:00Z", &t, &e), 0);
+	CU_ASSERT_EQUAL(t, 1795773600);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27Z", &t, &e), 0);
+	CU_ASSERT_EQUAL(t, 1795737600);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27T10:00", &t, &e), 0);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2024-02-30T10:00", &t, &e),
+	    KW_EINVAL);
+	CU_ASSERT_STRING_EQUAL(e.msg, "'2024-02-30T10:00': no such time");
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27T24:00", &t, &e),
+	    KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("2026-11-27T10", &t, &e), KW_EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "is not a time"));
+	CU_ASSERT_EQUAL(kw_parse_iso_time("27/11/2026", &t, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_parse_iso_time("", &t, &e), KW_EINVAL);
+}
+
 static int
 parse(struct kw_config *cfg, const char *text, struct kw_error *e)
 {
@@ -309,6 +333,7 @@ main(void)
 	CU_add_test(s, "secret names", test_names);
 	CU_add_test(s, "durations", test_durations);
 	CU_add_test(s, "numbers", test_numbers);
+	CU_add_test(s, "ISO 8601 times", test_iso_time);
 	CU_add_test(s, "safe_open", test_safe_open);
 	CU_add_test(s, "atomic write", test_atomic_write);
 	CU_add_test(s, "keyward.conf", test_config);
