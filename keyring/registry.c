@@ -557,6 +557,28 @@ parse_key(const char *path, unsigned ln, char *v, struct kw_delivery *d,
 	    e);
 }
 
+/*
+ * The start of every registry line: the first must be the file's magic
+ * line; the others are "key value" (*v set to the value). Returns 1 for
+ * the header, 0 for a field, or KW_ECORRUPT naming path:line.
+ */
+static int
+line_start(struct parse_ctx *c, char *line, unsigned ln, const char *magic,
+    const char *what, char **v, struct kw_error *e)
+{
+	if (!c->header) {
+		if (strcmp(line, magic) != 0)
+			return kw_fail(e, KW_ECORRUPT,
+			    "%s:%u: not a keyward %s file", c->path, ln, what);
+		c->header = true;
+		return 1;
+	}
+	if ((*v = split_word(line)) == NULL)
+		return kw_fail(e, KW_ECORRUPT, "%s:%u: expected 'key value'",
+		    c->path, ln);
+	return 0;
+}
+
 /* One line of a session file. */
 static int
 session_line(char *line, unsigned ln, void *arg, struct kw_error *e)
@@ -569,16 +591,9 @@ session_line(char *line, unsigned ln, void *arg, struct kw_error *e)
 	int64_t n;
 	int rc = 0;
 
-	if (!c->header) {
-		if (strcmp(line, "keyward-session 1") != 0)
-			return kw_fail(e, KW_ECORRUPT,
-			    "%s:%u: not a keyward session file", c->path, ln);
-		c->header = true;
-		return 0;
-	}
-	if ((v = split_word(line)) == NULL)
-		return kw_fail(e, KW_ECORRUPT, "%s:%u: expected 'key value'",
-		    c->path, ln);
+	if ((rc = line_start(c, line, ln, "keyward-session 1", "session",
+	    &v, e)) != 0)
+		return rc > 0 ? 0 : rc;
 	if (strcmp(line, "id") == 0) {
 		if (!kw_session_id_valid(v))
 			return kw_fail(e, KW_ECORRUPT, "%s:%u: bad id",
@@ -634,17 +649,11 @@ userkey_line(char *line, unsigned ln, void *arg, struct kw_error *e)
 	char *v;
 	uint64_t x;
 	int64_t n;
+	int rc;
 
-	if (!c->header) {
-		if (strcmp(line, "keyward-userkey 1") != 0)
-			return kw_fail(e, KW_ECORRUPT,
-			    "%s:%u: not a keyward user key file", c->path, ln);
-		c->header = true;
-		return 0;
-	}
-	if ((v = split_word(line)) == NULL)
-		return kw_fail(e, KW_ECORRUPT, "%s:%u: expected 'key value'",
-		    c->path, ln);
+	if ((rc = line_start(c, line, ln, "keyward-userkey 1", "user key",
+	    &v, e)) != 0)
+		return rc > 0 ? 0 : rc;
 	if (strcmp(line, "secret") == 0) {
 		if (!kw_name_valid(v))
 			return kw_fail(e, KW_ECORRUPT, "%s:%u: bad secret name",
