@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <keyutils.h>
 #include <libaudit.h>
@@ -175,6 +176,11 @@ time_process(char *const argv[])
 	for (i = 0; i < N_PROC; i++) {
 		if ((pid = fork()) == 0) {
 			quiet(0);
+			/* as an agent: unprivileged, so keyward get has no
+			 * CAP_AUDIT_WRITE and writes no record of its own */
+			if (setgroups(0, NULL) != 0 || setgid(65534) != 0 ||
+			    setuid(65534) != 0)
+				_exit(126);
 			execv(argv[0], argv);
 			_exit(127);
 		}
@@ -317,10 +323,24 @@ main(void)
 		char pr[96];
 		char *kw[] = { kwpath, get, name, NULL };
 		char *kc[] = { kcpath, print, pr, NULL };
+		double t, t2;
 
 		snprintf(pr, sizeof(pr), "%%user:keyward:%s", name);
-		p_floor = time_process(kc);
-		p_get = time_process(kw);
+		/* alternate, keep the best of each: load elsewhere hits both */
+		p_floor = p_get = 1e18;
+		for (i = 0; i < 5 && !fail; i++) {
+			if ((t = time_process(kc)) < 0 ||
+			    (t2 = time_process(kw)) < 0) {
+				fail = 1;
+				break;
+			}
+			if (t < p_floor)
+				p_floor = t;
+			if (t2 < p_get)
+				p_get = t2;
+		}
+		if (fail)
+			p_floor = p_get = -1;
 		if (p_floor < 0 || p_get < 0)
 			fail = 1;
 		else
