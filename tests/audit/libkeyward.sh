@@ -41,7 +41,11 @@ int main(void) {
 	return 0;
 }
 C
-if ${CC:-cc} -I"$top_srcdir/lib" -o "$KW_TMP/t" "$KW_TMP/t.c" -L"$top_builddir/.libs" -lkeyward -Wl,-rpath,"$top_builddir/.libs"; then
+# a sanitizer build of the library needs a program built the same way
+san=""
+ldd "$top_builddir/.libs/libkeyward.so" | grep -q libasan &&
+    san="-fsanitize=address,undefined"
+if ${CC:-cc} $san -I"$top_srcdir/lib" -o "$KW_TMP/t" "$KW_TMP/t.c" -L"$top_builddir/.libs" -lkeyward -Wl,-rpath,"$top_builddir/.libs"; then
 	ok "a program compiles and links against <keyward.h> and -lkeyward"
 	out=$(keyctl session - "$KW_TMP/t" 2>/dev/null | tail -1)
 	check "not found, invalid name, NULL out: codes and text ($out)" \

@@ -18,7 +18,7 @@ SVC=kw-test-$$-fc
 pam_service "$SVC"
 GOOD="allow user=$U secrets=$SA,$SB ttl=1h"
 policy "$GOOD"
-open_close() { in_ns pamtester "$SVC" "$U" open_session close_session; }
+open_close() { in_ns $FOREIGN pamtester "$SVC" "$U" open_session close_session; }
 nothing_delivered() {
 	[ "$(keys_named "$SA")" -eq 0 ] && [ "$(keys_named "$SB")" -eq 0 ] &&
 	    [ "$(sessions)" -eq 0 ]
@@ -29,7 +29,7 @@ expect_status 0 "control: a good setup opens and closes" open_close
 # malformed policy
 policy "$GOOD" "allow user=$U secrets=$SA ttl=forever"
 expect_status 1 "malformed policy: account fails" \
-    in_ns pamtester "$SVC" "$U" acct_mgmt
+    in_ns $FOREIGN pamtester "$SVC" "$U" acct_mgmt
 expect_status 1 "malformed policy: session fails" open_close
 check "malformed policy: nothing delivered" nothing_delivered
 check "malformed policy: syslog has file:line" logged "policy.conf:2:"

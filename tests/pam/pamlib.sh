@@ -8,6 +8,17 @@ KREAD="$top_builddir/tests/pam/kw_keyread"
 SINK="$top_builddir/tests/pam/kw_syslog_sink"
 PAMDRIVE="$top_builddir/tests/pam/kw_pamdrive"
 
+# An ASan build of the module can be loaded by a program that is not
+# linked with the ASan runtime (pamtester, su, runuser) only with the
+# runtime preloaded; that program's own leaks are not ours to report (the
+# module's are, through kw_pamdrive and keyward run). FOREIGN prefixes
+# such programs; it is empty in a normal build.
+ASAN_RT=$(ldd "$MODULE" 2>/dev/null |
+    sed -n 's/^[[:space:]]*libasan[^ ]* => \([^ ]*\) .*/\1/p')
+FOREIGN=""
+[ -n "$ASAN_RT" ] &&
+    FOREIGN="env LD_PRELOAD=$ASAN_RT ASAN_OPTIONS=detect_leaks=0:halt_on_error=1"
+
 # pubfile NAME USER: an empty file in $PUB the user may write.
 pubfile() {
 	: >"$PUB/$1"

@@ -43,7 +43,7 @@ SVC=kw-test-$$-pt
 PAM_EXTRA="session required pam_exec.so quiet $PUB/hook.sh" pam_service "$SVC"
 
 expect_status 0 "pamtester: acct_mgmt, open_session, close_session" \
-    in_ns pamtester -v "$SVC" "$U" acct_mgmt open_session close_session
+    in_ns $FOREIGN pamtester -v "$SVC" "$U" acct_mgmt open_session close_session
 check "the user read its granted secret inside the session" \
     [ "$(cat "$PUB/read1")" = "value-one-$$" ]
 check "a secret not granted is not there (ENOKEY)" \
@@ -66,11 +66,11 @@ check "registry directory is mode 0700" \
 
 # denied user: account fails with PAM_PERM_DENIED, no session
 expect_status 1 "denied user: acct_mgmt fails" \
-    in_ns pamtester "$SVC" "$D" acct_mgmt
+    in_ns $FOREIGN pamtester "$SVC" "$D" acct_mgmt
 check "denied user: syslog says denied by default-deny" \
     logged "user '$D' on service '$SVC': denied by default-deny"
 expect_status 1 "denied user: open_session fails too" \
-    in_ns pamtester "$SVC" "$D" open_session
+    in_ns $FOREIGN pamtester "$SVC" "$D" open_session
 check "denied user: nothing in the registry" [ "$(sessions)" -eq 0 ]
 
 # setcred with every flag succeeds without side effects
@@ -87,17 +87,17 @@ check "... and the session still got its secret" \
 SVC2=kw-test-$$-badopt
 at_exit "rm -f /etc/pam.d/$SVC2"
 echo "account required $MODULE config=$KW_CONF frobnicate" >/etc/pam.d/$SVC2
-expect_status 1 "unknown module option fails" in_ns pamtester "$SVC2" "$U" acct_mgmt
+expect_status 1 "unknown module option fails" in_ns $FOREIGN pamtester "$SVC2" "$U" acct_mgmt
 check "unknown option is named in syslog" logged "unknown option 'frobnicate'"
 
 # a crashed session (opened, never closed) is swept at the next open
 : >"$PUB/serial"
 expect_status 0 "open_session without close (the process then exits)" \
-    in_ns pamtester "$SVC" "$U" open_session
+    in_ns $FOREIGN pamtester "$SVC" "$U" open_session
 crashed=$(cat "$PUB/serial")
 check "the unclosed session is in the registry" [ "$(sessions)" -eq 1 ]
 expect_status 0 "next session opens and closes" \
-    in_ns pamtester "$SVC" "$U" open_session close_session
+    in_ns $FOREIGN pamtester "$SVC" "$U" open_session close_session
 check "the crashed session's key was revoked by the sweep" key_dead "$crashed"
 check "the sweep is logged" logged "is gone: its keys were revoked"
 check "the registry is empty again" [ "$(sessions)" -eq 0 ]

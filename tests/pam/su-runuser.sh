@@ -43,13 +43,13 @@ as_service() {
 
 for f in read serial who; do pubfile $f "$U"; done
 expect_status 0 "su: the agent runs" \
-    as_service su su -s /bin/sh -c "$PUB/agent.sh" "$U"
+    as_service su $FOREIGN su -s /bin/sh -c "$PUB/agent.sh" "$U"
 check "su: the agent ran as the user" [ "$(cat "$PUB/who")" = "$U" ]
 check "su: the agent read its granted secret" [ "$(cat "$PUB/read")" = "suvalue-$$" ]
 check "su: the key is revoked after su returns" key_dead "$(cat "$PUB/serial")"
 check "su: registry empty after" [ "$(sessions)" -eq 0 ]
 expect_status 1 "su: a denied user does not get a shell" \
-    as_service su su -s /bin/sh -c "echo started" "$D"
+    as_service su $FOREIGN su -s /bin/sh -c "echo started" "$D"
 check "su: ... and nothing ran" sh -c "! printf '%s' \"\$1\" | grep -q started" sh "$out"
 
 # su run by another user (set-uid root: real uid = the invoker): the
@@ -64,6 +64,11 @@ keyctl print %user:keyward:$S1 >$PUB/read 2>&1
 RING
 chmod 755 "$PUB/ring.sh"
 for f in read ring; do pubfile $f "$U"; done
+if [ -n "$ASAN_RT" ]; then
+	# a set-uid program run by a non-root user ignores LD_PRELOAD: it
+	# cannot load an ASan-instrumented module (the normal build runs it)
+	echo "# not in an ASan build: su invoked by another user"
+else
 expect_status 0 "su invoked by another user: the agent runs" \
     in_ns sh -c 'mount --bind "$1" /etc/pam.d/su && shift && exec "$@"' \
     sh "$KW_TMP/stack.permit" setpriv --reuid="$D" --regid="$D" \
@@ -71,10 +76,11 @@ expect_status 0 "su invoked by another user: the agent runs" \
 check "... the agent read its granted secret" [ "$(cat "$PUB/read")" = "suvalue-$$" ]
 check "... its session keyring belongs to the agent, not the invoker ($(cat "$PUB/ring"))" \
     [ "$(cut -d';' -f2 "$PUB/ring")" = "$(id -u "$U")" ]
+fi
 
 for f in read serial who; do pubfile $f "$U"; done
 expect_status 0 "runuser: the agent runs" \
-    as_service runuser runuser -u "$U" -- "$PUB/agent.sh"
+    as_service runuser $FOREIGN runuser -u "$U" -- "$PUB/agent.sh"
 check "runuser: the agent ran as the user" [ "$(cat "$PUB/who")" = "$U" ]
 check "runuser: the agent read its granted secret" \
     [ "$(cat "$PUB/read")" = "suvalue-$$" ]

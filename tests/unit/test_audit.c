@@ -131,17 +131,17 @@ test_fp(void)
 static void
 test_key_load(void)
 {
-	unsigned char key[KW_AUDIT_KEY_LEN], want[KW_AUDIT_KEY_LEN];
+	unsigned char key[KW_AUDIT_KEY_LEN], want[KW_AUDIT_KEY_LEN + 1];
 	char path[256];
 	struct kw_error e;
 
 	memset(want, 0xa5, sizeof(want));
 	snprintf(path, sizeof(path), "%s/audit.key", tmpdir);
-	write_bytes(path, want, sizeof(want), 0400);
+	write_bytes(path, want, KW_AUDIT_KEY_LEN, 0400);
 	CU_ASSERT_EQUAL(kw_audit_key_load(path, key, &e), 0);
 	CU_ASSERT_EQUAL(memcmp(key, want, sizeof(key)), 0);
 	/* readable by others: unsafe, key cleared */
-	write_bytes(path, want, sizeof(want), 0644);
+	write_bytes(path, want, KW_AUDIT_KEY_LEN, 0644);
 	CU_ASSERT_EQUAL(kw_audit_key_load(path, key, &e), KW_EUNSAFE);
 	/* wrong size */
 	write_bytes(path, want, 31, 0400);
