@@ -92,15 +92,21 @@ while [ $k -lt $STEPS ]; do
 	k=$((k + 1))
 done
 # The write itself is a short window (shorter still relative to start-up
-# under a sanitizer): when the sweep missed it, sweep finely between the
-# last kill before the write and the first one after the rename.
+# jitter under a sanitizer): when the sweep missed it, kill again at 100
+# spread points of the span between the last kill that landed before the
+# write and the first that landed after the rename (widened by a tenth on
+# each side, fixed once), until one lands in it.
+lo=$last_before hi=$first_after
+if [ "$hi" -le "$lo" ]; then t=$lo; lo=$hi; hi=$t; fi
+span=$((hi - lo + D / 50))
+lo=$((lo - span / 10)); [ "$lo" -lt 0 ] && lo=0
+span=$((span + span / 5))
 extra=0
-while [ "$during_write" -eq 0 ] && [ $extra -lt 200 ] &&
-    [ "$first_after" -gt "$last_before" ]; do
-	one_kill $((last_before + (extra % 40) * (first_after - last_before) / 40))
+while [ "$during_write" -eq 0 ] && [ $extra -lt 300 ]; do
+	one_kill $((lo + (extra * 37 % 100) * span / 100))
 	extra=$((extra + 1))
 done
-[ $extra -gt 0 ] && echo "# $extra more kills between ${last_before}us and ${first_after}us"
+[ $extra -gt 0 ] && echo "# $extra more kills from ${lo}us to $((lo + span))us"
 echo "# kill points: $before_write before the write (no temp file)," \
 	"$during_write during the temp write (temp left, old vault)," \
 	"$after_rename after the rename (new vault), $completed runs finished"
