@@ -18,6 +18,8 @@ PAMCASE="$top_builddir/tests/bad-input/kw_pamcase"
 export KW_PAMCASE_KEEP="$top_builddir/.libs/pam_keyward.so"
 [ -f "$MODULE" ] || skip "module not built: $MODULE"
 S="bi$$-key"
+# the record is the end of the vault: its last byte is what the corrupt
+# cases flip, whatever the length of the pid in the value
 VALUE="bad-input-value-$$"
 SVC="kw-bad-$$"
 
