@@ -278,15 +278,20 @@ op_begin(struct op *o, bool require_audit, struct kw_error *e)
 		o->audit_failed = true;
 		o->audit_err = ae;
 	}
-	if (require_audit && o->cfg->audit == KW_AUDIT_REQUIRED &&
-	    (rc = kw_audit_ready(o->audit, &ae)) != 0) {
-		*e = ae;
-		return kw_error_prefix(e, "audit = required");
-	}
 	if ((rc = kw_registry_open(o->cfg->run_dir, &o->reg, e)) != 0)
 		return rc;
 	if ((rc = kw_registry_sessions(o->reg, &o->all, &o->n, e)) != 0)
 		return rc;
+	/*
+	 * Updating live copies hands out a new value: with audit=required
+	 * the kernel's read rules must be there first. With no live session
+	 * there is nothing to update, and nothing to require.
+	 */
+	if (require_audit && o->n > 0 && o->cfg->audit == KW_AUDIT_REQUIRED &&
+	    (rc = kw_audit_ready(o->audit, &ae)) != 0) {
+		*e = ae;
+		return kw_error_prefix(e, "audit = required");
+	}
 	if (o->n > 0 && (o->dead = calloc(o->n, sizeof(*o->dead))) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
 	o->now = (int64_t)time(NULL);
