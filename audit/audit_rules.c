@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <libaudit.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <time.h>
 
@@ -115,6 +116,14 @@ kw_audit_get_status(int fd, struct kw_audit_status *st, int *err,
 	}
 	st->enabled = rep.status->enabled;
 	st->pid = rep.status->pid;
+	/*
+	 * The kernel notices that its daemon died only when it next fails to
+	 * send to it; until then it reports the dead pid, and the records in
+	 * between go to the kernel log only. A pid with no process behind it
+	 * is no daemon. (Root sees every pid; EPERM means it exists.)
+	 */
+	if (st->pid != 0 && kill((pid_t)st->pid, 0) == -1 && errno == ESRCH)
+		st->pid = 0;
 	st->lost = rep.status->lost;
 	st->backlog = rep.status->backlog;
 	st->backlog_limit = rep.status->backlog_limit;

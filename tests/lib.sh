@@ -89,9 +89,20 @@ at_exit "rm -rf '$KW_TMP'"
 trap 'kw_run_cleanups' EXIT
 trap 'exit 130' INT TERM HUP PIPE
 
+# need_auditd: a live auditd (tests/start-auditd.sh starts one when none
+# runs or the kernel's registered one is dead).
+need_auditd() {
+	command -v auditctl >/dev/null && command -v ausearch >/dev/null ||
+	    skip "auditctl/ausearch not installed"
+	sh "$top_srcdir/tests/start-auditd.sh" >/dev/null ||
+	    skip "cannot start auditd"
+}
+
 # new_root: a fresh staging root with 'keyward init' done; sets KW_ROOT
-# and defines kw (keyward against that root).
+# and defines kw (keyward against that root). A staging root is in
+# audit=required mode, so as root an auditd must be running.
 new_root() {
+	[ "$(id -u)" -ne 0 ] || need_auditd
 	KW_ROOT=$(mktemp -d "$KW_TMP/root.XXXXXX")
 	chmod 755 "$KW_ROOT"
 	"$KEYWARD" --root "$KW_ROOT" init >/dev/null

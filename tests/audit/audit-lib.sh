@@ -7,14 +7,6 @@ KW_RULES="$top_srcdir/packaging/audit/keyward.rules"
 KW_EMIT="$top_builddir/tests/audit/kw_emit"
 KW_AGENT="$top_builddir/tests/audit/kw_agent"
 
-# need_auditd: start auditd when none runs (tests/start-auditd.sh).
-need_auditd() {
-	command -v auditctl >/dev/null && command -v ausearch >/dev/null ||
-	    skip "auditctl/ausearch not installed"
-	sh "$top_srcdir/tests/start-auditd.sh" >/dev/null ||
-	    skip "cannot start auditd"
-}
-
 # load_rules: add those of keyward.rules that are not loaded yet; at exit
 # delete exactly those and put the backlog limit back.
 load_rules() {
