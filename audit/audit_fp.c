@@ -8,10 +8,11 @@
 
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "audit.h"
+#include "kw_crypto.h"
 #include "kw_util.h"
 
 /* fp = first 16 hex digits of HMAC-SHA256(key, value). */
@@ -20,14 +21,28 @@ kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
     size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e)
 {
 	static const char hex[] = "0123456789abcdef";
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	int i;
+	unsigned char md[32];
+	char digest[] = "SHA256";
+	OSSL_PARAM params[2];
+	EVP_MAC *mac;
+	EVP_MAC_CTX *ctx = NULL;
+	size_t mdlen = 0;
+	int i, ok;
 
 	memset(out, 0, KW_FP_HEX_LEN + 1);
-	if (HMAC(EVP_sha256(), key, KW_AUDIT_KEY_LEN,
-	    len > 0 ? value : (const void *)"", len, md, &mdlen) == NULL ||
-	    mdlen < KW_FP_HEX_LEN / 2) {
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+	    digest, 0);
+	params[1] = OSSL_PARAM_construct_end();
+	/* the process's one fetched HMAC (kw_crypto.h) */
+	mac = kw_crypto_hmac();
+	ok = mac != NULL && (ctx = EVP_MAC_CTX_new(mac)) != NULL &&
+	    EVP_MAC_init(ctx, key, KW_AUDIT_KEY_LEN, params) > 0 &&
+	    EVP_MAC_update(ctx, len > 0 ? value : (const void *)"", len) > 0 &&
+	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) > 0 &&
+	    mdlen == sizeof(md);
+	EVP_MAC_CTX_free(ctx);
+	EVP_MAC_free(mac);
+	if (!ok) {
 		kw_wipe(md, sizeof(md));
 		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 failed");
 	}

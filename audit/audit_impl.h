@@ -17,6 +17,7 @@ struct kw_audit_status {
 	uint32_t lost;		/* records the kernel dropped */
 	uint32_t backlog;	/* records queued now */
 	uint32_t backlog_limit;
+	bool read;		/* read from the kernel (else: not asked) */
 };
 
 /*

@@ -127,6 +127,7 @@ kw_audit_get_status(int fd, struct kw_audit_status *st, int *err,
 	st->lost = rep.status->lost;
 	st->backlog = rep.status->backlog;
 	st->backlog_limit = rep.status->backlog_limit;
+	st->read = true;
 	return 0;
 }
 

@@ -66,4 +66,21 @@ bench_die(const char *what, const char *why)
 	exit(1);
 }
 
+/* qsort comparator for doubles. */
+static inline int
+bench_cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n samples (sorts them). */
+static inline double
+bench_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 #endif /* KW_BENCH_H */

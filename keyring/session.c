@@ -148,7 +148,7 @@ kw_user_free(struct kw_user *u)
 	u->n_groups = 0;
 }
 
-/* Look up the passwd entry and the group names of a user. */
+/* Look up the passwd entry of a user (group names: evaluate()). */
 int
 kw_user_lookup(const char *name, struct kw_user *u, struct kw_error *e)
 {
@@ -178,7 +178,7 @@ kw_user_lookup(const char *name, struct kw_user *u, struct kw_error *e)
 	}
 	u->uid = pw.pw_uid;
 	u->gid = pw.pw_gid;
-	rc = kw_request_groups(u->name, &u->groups, &u->n_groups, e);
+	rc = 0;
 out:
 	if (rc != 0)
 		kw_user_free(u);
@@ -239,10 +239,14 @@ make_request(const struct kw_config *cfg, const struct kw_session_params *p,
 	}
 }
 
-/* Evaluate policy: fills d (free with kw_decision_free). */
+/*
+ * Evaluate policy: fills d (free with kw_decision_free). The user's group
+ * names (the group database: most of a lookup's cost) are fetched only
+ * when some rule matches on groups.
+ */
 static int
 evaluate(const struct kw_config *cfg, const struct kw_session_params *p,
-    const struct kw_user *u, struct kw_decision *d, struct kw_error *e)
+    struct kw_user *u, struct kw_decision *d, struct kw_error *e)
 {
 	struct kw_policy *pol = NULL;
 	struct kw_request req;
@@ -251,6 +255,12 @@ evaluate(const struct kw_config *cfg, const struct kw_session_params *p,
 	memset(d, 0, sizeof(*d));
 	if ((rc = kw_policy_load(cfg, &pol, e)) != 0)
 		return rc;
+	if (u->groups == NULL && kw_policy_uses_groups(pol) &&
+	    (rc = kw_request_groups(u->name, &u->groups, &u->n_groups,
+	    e)) != 0) {
+		kw_policy_free(pol);
+		return rc;
+	}
 	make_request(cfg, p, u, &req);
 	rc = kw_policy_eval(pol, cfg, &req, d, e);
 	kw_policy_free(pol);

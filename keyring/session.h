@@ -57,7 +57,10 @@ struct kw_session_info {
 	size_t n_keys;			/* secrets delivered */
 };
 
-/* Look a user up (passwd and group names). Free with kw_user_free(). */
+/*
+ * Look a user up in passwd. The group names are looked up only when a
+ * policy needs them (kw_user_groups()). Free with kw_user_free().
+ */
 int kw_user_lookup(const char *name, struct kw_user *u, struct kw_error *e);
 void kw_user_free(struct kw_user *u);
 

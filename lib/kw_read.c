@@ -57,26 +57,30 @@ kwr_name_ok(const char *name)
  * True when key id is a key keyward delivered: type user, owned by root
  * (uid 0: only root can make such a key, so a same-uid process cannot
  * plant one) and described exactly desc. keyctl_describe gives
- * "type;uid;gid;perm;description".
+ * "type;uid;gid;perm;description"; one call into a buffer big enough for
+ * any key keyward makes (a longer description is not ours).
  */
 static int
 kwr_is_delivered(long id, const char *desc)
 {
-	char *d = NULL, *p;
-	int ok = 0, i;
+	/* "user;0;" + gid + ";" + perm + ";" + desc, NUL */
+	char d[sizeof("user;0;4294967295;ffffffff;") + sizeof(KWR_PREFIX) +
+	    KWR_NAME_MAX];
+	const char *p;
+	long n;
+	int i;
 
-	if (keyctl_describe_alloc((key_serial_t)id, &d) < 0 || d == NULL)
+	n = keyctl_describe((key_serial_t)id, d, sizeof(d));
+	if (n <= 0 || (size_t)n > sizeof(d) || d[n - 1] != '\0')
 		return 0;
-	if (strncmp(d, "user;0;", 7) == 0) {
-		for (p = d, i = 0; i < 4 && p != NULL; i++) {
-			p = strchr(p, ';');
-			if (p != NULL)
-				p++;
-		}
-		ok = p != NULL && strcmp(p, desc) == 0;
+	if (strncmp(d, "user;0;", 7) != 0)
+		return 0;
+	for (p = d, i = 0; i < 4 && p != NULL; i++) {
+		p = strchr(p, ';');
+		if (p != NULL)
+			p++;
 	}
-	free(d);
-	return ok;
+	return p != NULL && strcmp(p, desc) == 0;
 }
 
 /*
@@ -135,7 +139,7 @@ kwr_read(int32_t serial, unsigned char **buf, size_t *len)
 			return -EFBIG;
 		cap = (size_t)n;
 	}
-	wipe(b + n, cap + 1 - (size_t)n);
+	b[n] = '\0';	/* the rest was never written: nothing to wipe */
 	*buf = b;
 	*len = (size_t)n;
 	return 0;
@@ -151,7 +155,8 @@ kwr_free(unsigned char *buf, size_t len)
 	free(buf);
 }
 
-/* No core dumps of secret bytes. */
+/* No core dumps of secret bytes (per call: cheap, and a credential change
+ * may have set the flag back to fs.suid_dumpable since the last one). */
 void
 kwr_no_dump(void)
 {

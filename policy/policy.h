@@ -111,6 +111,12 @@ int kw_policy_resolve(const struct kw_decision *d, const struct kw_config *cfg,
     struct kw_vault *v, struct kw_grant **out, size_t *n_out,
     struct kw_error *e);
 
+/*
+ * True when some rule of p has a group= matcher: only then does a request
+ * need the user's group names (a group database lookup per evaluation).
+ */
+bool kw_policy_uses_groups(const struct kw_policy *p);
+
 /* Glob match of name against pattern with '*' and '?'. */
 bool kw_glob_match(const char *pattern, const char *name);
 

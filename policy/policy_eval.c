@@ -186,6 +186,18 @@ record_patterns(struct kw_decision *d, const struct kw_config *cfg,
 	return 0;
 }
 
+/* Does some rule match on groups? */
+bool
+kw_policy_uses_groups(const struct kw_policy *p)
+{
+	size_t i;
+
+	for (i = 0; p != NULL && i < p->n_rules; i++)
+		if (p->rules[i].list[POL_GROUP].present)
+			return true;
+	return false;
+}
+
 /* Evaluate req against p. */
 int
 kw_policy_eval(const struct kw_policy *p, const struct kw_config *cfg,

@@ -6,7 +6,8 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libpam0g-dev libkeyutils-dev keyutils libaudit-dev libauparse-dev auditd
 libssl-dev libcunit1-dev pamtester libcap2-bin util-linux passwd login groff-base clang libclang-rt-14-dev
 debhelper dpkg-dev lintian rpm fakeroot man-db
-cppcheck clang-tools clang-tidy valgrind strace gdb python3 procps"
+cppcheck clang-tools clang-tidy valgrind strace gdb python3 procps
+openssh-server openssh-client"
 if [ "$(id -u)" -ne 0 ]; then
 	echo "install-deps: must be run as root" >&2
 	exit 1

@@ -101,5 +101,21 @@ expect_status 0 "next session opens and closes" \
 check "the crashed session's key was revoked by the sweep" key_dead "$crashed"
 check "the sweep is logged" logged "is gone: its keys were revoked"
 check "the registry is empty again" [ "$(sessions)" -eq 0 ]
+# group= matches a supplementary group: the group names are looked up
+# only when a rule has a group= matcher, so check both ways
+G=kwpg$$
+groupadd "$G" && at_exit "groupdel '$G'" || notok "groupadd $G"
+usermod -aG "$G" "$U" || notok "usermod -aG $G $U"
+policy "allow user=$U secrets=$S1 ttl=1h" "allow group=$G secrets=$S2 ttl=1h"
+: >"$PUB/read2"
+expect_status 0 "a session of a member of $G (supplementary)" \
+    in_ns $FOREIGN pamtester "$SVC" "$U" acct_mgmt open_session close_session
+check "group=$G granted its secret (read OK)" [ "$(cat "$PUB/read2")" = "OK" ]
+gpasswd -d "$U" "$G" >/dev/null || notok "gpasswd -d $U $G"
+: >"$PUB/read2"
+expect_status 0 "a session after leaving $G" \
+    in_ns $FOREIGN pamtester "$SVC" "$U" acct_mgmt open_session close_session
+check "no longer in $G: its secret is not delivered (ENOKEY)" \
+    [ "$(cat "$PUB/read2")" = "ENOKEY" ]
 check "no secret value in syslog" sh -c "! grep -q 'value-' '$SYSLOG'"
 finish

@@ -107,6 +107,36 @@ make_small(void)
 	kw_vault_close(v);
 }
 
+/*
+ * Known answer: a vault written by an earlier build (fuzz/corpus/vault/
+ * rotated, made by fuzz/gen_vault_seeds with the fuzzers' fixed key)
+ * still opens and reads: the key derivation and the format are stable.
+ */
+static void
+test_known_vault(void)
+{
+	static const char fkey[] = "keyward-fuzz-keykeyward-fuzz-key";
+	char src[PATH_MAX], dst[PATH_MAX + 8];
+	const char *top = getenv("top_srcdir");
+	struct kw_vault *v = NULL;
+	struct kw_error e;
+	unsigned char *b;
+	size_t len;
+
+	snprintf(src, sizeof(src), "%s/fuzz/corpus/vault/rotated",
+	    top != NULL ? top : ".");
+	snprintf(dst, sizeof(dst), "%s/known", dir);
+	b = slurp(src, &len);
+	spew(dst, b, len);
+	free(b);
+	CU_ASSERT_EQUAL_FATAL(kw_vault_open(dst,
+	    (const unsigned char *)fkey, &v, &e), 0);
+	assert_value(v, "openai-prod", 0, "rotated", 2);
+	assert_value(v, "openai-prod", 1, "seed-value-0", 1);
+	kw_vault_close(v);
+	unlink(dst);
+}
+
 /* An error message must say something and hold no secret value. */
 static void
 assert_clean_error(const struct kw_error *e)
@@ -792,6 +822,7 @@ main(void)
 		{ "stale temporary files", test_stale_temps },
 		{ "lock and readers", test_lock_and_readers },
 		{ "many secrets", test_many },
+		{ "a vault of an earlier build", test_known_vault },
 	};
 	CU_pSuite suite;
 	unsigned fails;

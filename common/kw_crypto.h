@@ -1,0 +1,22 @@
+/*
+ * kw_crypto.h - OpenSSL 3 algorithm objects fetched once per process.
+ *
+ * An EVP fetch looks the algorithm up in the provider's method store (a
+ * lock, a property query); it costs more than the HMAC of a short message.
+ * The core fetches HMAC and AES-256-GCM once and shares them. The objects
+ * are never freed: the process's exit does it (pam_keyward is linked with
+ * -z nodelete, so it is never unloaded while they live).
+ */
+#ifndef KW_CRYPTO_H
+#define KW_CRYPTO_H
+
+#include <openssl/evp.h>
+
+/* HMAC (the caller gets its own reference: EVP_MAC_free() it), or NULL. */
+EVP_MAC *kw_crypto_hmac(void);
+
+/* AES-256-GCM (the caller gets its own reference: EVP_CIPHER_free() it),
+ * or NULL. */
+EVP_CIPHER *kw_crypto_aes_gcm(void);
+
+#endif
