@@ -16,10 +16,18 @@ lc_setup() {
 	chmod 1777 "$PUB"
 	# the agent: TAG SECRET; reads every 0.1 s; TAG.out holds the last
 	# read ("ERR <message>" on failure), TAG.sid its session, TAG.serial
-	# the key's serial as keyctl finds it
+	# the key's serial as keyctl finds it. With TAG.hold present it also
+	# leaves a worker in the background (pid in TAG.hpid) that holds the
+	# session keyring on: the launcher's PDEATHSIG ends only its direct
+	# child, so the worker outlives a killed launcher, like a real agent's
+	# helper process would
 	cat >"$PUB/agent.sh" <<AGENT
 #!/bin/sh
 echo \$\$ >"$PUB/\$1.apid"
+if [ -e "$PUB/\$1.hold" ]; then
+	sleep 600 </dev/null >/dev/null 2>&1 &
+	echo \$! >"$PUB/\$1.hpid"
+fi
 echo "\$KEYWARD_SESSION" >"$PUB/\$1.sid.tmp" && mv -f "$PUB/\$1.sid.tmp" "$PUB/\$1.sid"
 while :; do
 	if v=\$("$KEYWARD" get "\$2" 2>&1); then :; else v="ERR \$v"; fi
@@ -41,8 +49,9 @@ start_agent() {
 	    "$PUB/agent.sh" "$1" "$3" >/dev/null 2>"$KW_TMP/$1.err" &
 	echo $! >"$PUB/$1.pid"
 	at_exit "kill $! 2>/dev/null"
-	# an agent whose launcher was killed lives on: end it too
+	# an agent (or its worker) whose launcher was killed lives on: end it
 	at_exit "kill \$(cat '$PUB/$1.apid') 2>/dev/null"
+	at_exit "kill \$(cat '$PUB/$1.hpid') 2>/dev/null"
 	wait_file "$PUB/$1.out" && wait_file "$PUB/$1.serial" &&
 	    wait_file "$PUB/$1.sid"
 }
