@@ -113,4 +113,14 @@ struct kw_vault;
 int cli_check_policy(struct cli *c, struct kw_vault *v, unsigned *warnings,
     struct kw_error *e);
 
+/*
+ * PAM part of 'keyward check' (cmd_pamcheck.c): reads every service of
+ * /etc/pam.d (ROOT/etc/pam.d under --root) and prints, as
+ * "file:line: warning: ...", a pam_keyward session line that comes before
+ * a pam_keyinit.so force line, a service with pam_keyward in session but
+ * not in account, and pam.d files or includes that cannot be read. Adds to
+ * *warnings; returns 0 or a KW_E* code (out of memory) with e set.
+ */
+int cli_check_pam(struct cli *c, unsigned *warnings, struct kw_error *e);
+
 #endif /* KW_CLI_H */

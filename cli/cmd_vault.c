@@ -964,6 +964,8 @@ cmd_check(struct cli *c, int argc, char **argv)
 		check_schedules(v, &problems, &warnings);
 	if (have_conf && cli_check_policy(c, v, &warnings, &e) != 0)
 		problem(&problems, &e);
+	if (cli_check_pam(c, &warnings, &e) != 0)
+		problem(&problems, &e);
 	if (problems == 0)
 		printf("keyward check: ok (%zu secrets verified, %u warning%s)"
 		    "\n", v != NULL ? kw_vault_count(v) : (size_t)0, warnings,

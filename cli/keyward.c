@@ -67,12 +67,16 @@ static const struct cli_cmd commands[] = {
 	  "Never prints a value.\n"
 	  "  --json   one JSON document\n", true },
 	{ "check", ADMIN(cmd_check), "",
-	  "validate configuration, files, keys and vault integrity",
+	  "validate configuration, files, keys, vault integrity and PAM order",
 	  "Checks keyward.conf, file ownership and modes, the master key and the\n"
 	  "integrity of every vault record (like sshd -t), and rotation\n"
 	  "schedules: a secret overdue by more than its own period is a problem,\n"
-	  "due or less overdue a warning. Exits 0 when all is well (warnings\n"
-	  "allowed), 1 otherwise; every problem is printed as file:line: what.\n",
+	  "due or less overdue a warning. Reads the services of /etc/pam.d\n"
+	  "(following @include, include and substack) and warns when a\n"
+	  "pam_keyward session line comes before 'pam_keyinit.so force' (the\n"
+	  "keys would not reach the session) or pam_keyward is in session but\n"
+	  "not in account. Exits 0 when all is well (warnings allowed), 1\n"
+	  "otherwise; every problem is printed as file:line: what.\n",
 	  true },
 	{ "rollback", ADMIN(cmd_rollback), "NAME",
 	  "make the previous version of a secret current again",

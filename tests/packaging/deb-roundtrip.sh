@@ -184,6 +184,12 @@ check "man -w keyward" sh -c 'man -w keyward >/dev/null'
 ex=/usr/share/doc/keyward/examples/keyward-agent-example.service
 check "example unit $ex" test -f "$ex"
 check "example unit runs /usr/bin/keyward" grep -q '^ExecStart=/usr/bin/keyward ' "$ex"
+if command -v systemd-analyze >/dev/null 2>&1; then
+	# systemd is not PID 1 here: verify the unit offline
+	cp "$ex" "$KW_TMP/kw-example.service"
+	expect_status 0 "systemd-analyze verify accepts the example unit" \
+	    systemd-analyze verify "$KW_TMP/kw-example.service"
+fi
 check "README.Debian says how to remove the vault" \
     sh -c 'zcat -f /usr/share/doc/keyward/README.Debian* |
 	grep -q "rm -r /etc/keyward /var/lib/keyward"'

@@ -1,6 +1,7 @@
 /*
  * test_common.c - CUnit tests of the shared core pieces: errors, names,
- * durations, numbers, trusted files, atomic writes and keyward.conf.
+ * durations, numbers, trusted files, atomic writes, keyward.conf and the
+ * pam.d reader of keyward check.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include "kw_config.h"
 #include "kw_error.h"
 #include "kw_util.h"
+#include "pam_stack.h"
 
 static char tmpdir[] = "/tmp/kw-test-common.XXXXXX";
 
@@ -305,6 +307,216 @@ test_text_lines(void)
 	    "p:1: file ends inside a '\\' continuation");
 }
 
+/* One parsed entry: kind, type, target, arguments joined by '|'. */
+static void
+expect_entry(const struct kw_pam_entry *en, unsigned line,
+    enum kw_pam_kind kind, enum kw_pam_type type, const char *target,
+    const char *args)
+{
+	char joined[256] = "";
+	size_t i;
+
+	CU_ASSERT_EQUAL(en->line, line);
+	CU_ASSERT_EQUAL(en->kind, kind);
+	CU_ASSERT_EQUAL(en->type, type);
+	if (target == NULL) {
+		CU_ASSERT_PTR_NULL(en->target);
+	} else if (en->target == NULL) {
+		CU_FAIL("no target");
+	} else {
+		CU_ASSERT_STRING_EQUAL(en->target, target);
+	}
+	for (i = 0; i < en->n_args; i++)
+		snprintf(joined + strlen(joined), sizeof(joined) -
+		    strlen(joined), "%s%s", i > 0 ? "|" : "", en->args[i]);
+	CU_ASSERT_STRING_EQUAL(joined, args);
+}
+
+static void
+test_pam_parse(void)
+{
+	static const char junk[] = "session required pam_a.so\0junk\n[\n]\n\\";
+	struct kw_pam_file f;
+	struct kw_error e;
+	const char *t =
+	    "#%PAM-1.0\n"
+	    "auth required pam_unix.so # a comment\n"
+	    "\n"
+	    "-Session [success=ok default=bad] pam_keyward.so \\\n"
+	    "   debug config=/x\n"
+	    "SESSION optional /lib/security/pam_keyinit.so force revoke\n"
+	    "@include common-session\n"
+	    "account include common-account\n"
+	    "session Substack sub\n"
+	    "bogus required pam_x.so\n"
+	    "session required\n"
+	    "session optional pam_env.so [a b\\] c] d\n"
+	    "session required pam_a.so # ends here \\\n"
+	    "\tsession\trequired\tpam_b.so";
+
+	kw_error_clear(&e);
+	CU_ASSERT_EQUAL_FATAL(kw_pam_file_parse(t, strlen(t), &f, &e), 0);
+	CU_ASSERT_FALSE(f.truncated);
+	CU_ASSERT_EQUAL_FATAL(f.n, 11);
+	expect_entry(&f.entries[0], 2, KW_PAM_MODULE, KW_PAM_AUTH,
+	    "pam_unix.so", "");
+	expect_entry(&f.entries[1], 4, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_keyward.so", "debug|config=/x");
+	expect_entry(&f.entries[2], 6, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "/lib/security/pam_keyinit.so", "force|revoke");
+	expect_entry(&f.entries[3], 7, KW_PAM_AT_INCLUDE, KW_PAM_NONE,
+	    "common-session", "");
+	expect_entry(&f.entries[4], 8, KW_PAM_INCLUDE, KW_PAM_ACCOUNT,
+	    "common-account", "");
+	expect_entry(&f.entries[5], 9, KW_PAM_SUBSTACK, KW_PAM_SESSION,
+	    "sub", "");
+	expect_entry(&f.entries[6], 10, KW_PAM_BROKEN, KW_PAM_NONE, NULL, "");
+	expect_entry(&f.entries[7], 11, KW_PAM_BROKEN, KW_PAM_SESSION, NULL,
+	    "");
+	expect_entry(&f.entries[8], 12, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_env.so", "a b] c|d");
+	expect_entry(&f.entries[9], 13, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_a.so", "");
+	expect_entry(&f.entries[10], 14, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_b.so", "");
+	kw_pam_file_free(&f);
+
+	/* continuation over a line holding only '\'; a blank line ends one */
+	t = "session required \\\n  \\\n pam_a.so x\n"
+	    "session required \\\n\npam_b.so\n";
+	CU_ASSERT_EQUAL_FATAL(kw_pam_file_parse(t, strlen(t), &f, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(f.n, 3);
+	expect_entry(&f.entries[0], 1, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_a.so", "x");
+	expect_entry(&f.entries[1], 4, KW_PAM_BROKEN, KW_PAM_SESSION, NULL,
+	    "");
+	expect_entry(&f.entries[2], 6, KW_PAM_BROKEN, KW_PAM_NONE, NULL, "");
+	kw_pam_file_free(&f);
+
+	/* a file that ends in a continued line: libpam refuses it */
+	t = "session required pam_a.so\nsession required pam_b.so \\\n";
+	CU_ASSERT_EQUAL_FATAL(kw_pam_file_parse(t, strlen(t), &f, &e), 0);
+	CU_ASSERT_TRUE(f.truncated);
+	CU_ASSERT_EQUAL(f.last_line, 2);
+	CU_ASSERT_EQUAL(f.n, 1);
+	kw_pam_file_free(&f);
+
+	/* a NUL ends a line's text; nothing crashes on junk */
+	CU_ASSERT_EQUAL_FATAL(kw_pam_file_parse(junk, sizeof(junk) - 1, &f,
+	    &e), 0);
+	CU_ASSERT_EQUAL(f.n, 3);
+	CU_ASSERT_TRUE(f.truncated);
+	expect_entry(&f.entries[0], 1, KW_PAM_MODULE, KW_PAM_SESSION,
+	    "pam_a.so", "");
+	kw_pam_file_free(&f);
+	kw_pam_file_free(NULL);
+}
+
+struct pam_seen {
+	char text[8192];
+	unsigned n;
+};
+
+static void
+collect_pam(const char *where, const char *msg, void *arg)
+{
+	struct pam_seen *s = arg;
+	const char *p = strstr(where, "/etc/pam.d/");
+
+	/* where relative to the test root */
+	snprintf(s->text + strlen(s->text), sizeof(s->text) -
+	    strlen(s->text), "%s: %s\n", p != NULL ? p : where, msg);
+	s->n++;
+}
+
+static void
+pam_file(const char *root, const char *name, const char *text, mode_t mode)
+{
+	char path[512];
+
+	snprintf(path, sizeof(path), "%s/etc/pam.d/%s", root, name);
+	write_file(path, text, mode);
+}
+
+static void
+test_pam_check(void)
+{
+	struct pam_seen seen;
+	struct kw_error e;
+	char root[300], path[512];
+
+	snprintf(root, sizeof(root), "%s/pamroot", tmpdir);
+	CU_ASSERT_FATAL(mkdir(root, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/etc", root);
+	CU_ASSERT_FATAL(mkdir(path, 0755) == 0);
+
+	/* no pam.d: nothing to say */
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(kw_pam_check(root, collect_pam, &seen, &e), 0);
+	CU_ASSERT_EQUAL(seen.n, 0);
+
+	snprintf(path, sizeof(path), "%s/etc/pam.d", root);
+	CU_ASSERT_FATAL(mkdir(path, 0755) == 0);
+	pam_file(root, "good", "session optional pam_keyinit.so force\n"
+	    "session required pam_keyward.so\n"
+	    "account required pam_keyward.so\n", 0644);
+	pam_file(root, "bad", "account required pam_keyward.so\n"
+	    "session required pam_keyward.so\n"
+	    "session optional pam_keyinit.so force revoke\n", 0644);
+	pam_file(root, "bad~", "session required pam_keyward.so\n", 0644);
+	pam_file(root, ".hidden", "session required pam_keyward.so\n", 0644);
+	pam_file(root, "noforce", "account required pam_keyward.so\n"
+	    "session required pam_keyward.so\n"
+	    "session optional pam_keyinit.so revoke\n", 0644);
+	pam_file(root, "loop", "session include loop2\n", 0644);
+	pam_file(root, "loop2", "session include loop\n", 0644);
+	pam_file(root, "writable", "session required pam_unix.so\n", 0666);
+	pam_file(root, "noacct", "session required pam_keyward.so\n", 0644);
+	pam_file(root, "other", "account required pam_keyward.so\n", 0644);
+	snprintf(path, sizeof(path), "%s/etc/pam.d/alias", root);
+	CU_ASSERT_FATAL(symlink("good", path) == 0);
+	snprintf(path, sizeof(path), "%s/etc/pam.d/escape", root);
+	CU_ASSERT_FATAL(symlink("../../outside", path) == 0);
+	snprintf(path, sizeof(path), "%s/outside", root);
+	write_file(path, "session required pam_keyward.so\n", 0644);
+
+	memset(&seen, 0, sizeof(seen));
+	kw_error_clear(&e);
+	CU_ASSERT_EQUAL(kw_pam_check(root, collect_pam, &seen, &e), 0);
+	CU_ASSERT_EQUAL(seen.n, 5);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/bad:2: "
+	    "pam_keyward's session line comes before pam_keyinit.so force ("));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/bad:3) in "
+	    "service 'bad': the keys it delivers will not reach the session; "
+	    "move it after\n"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/loop2:1: "
+	    "includes 'loop', which is already being read (an include "
+	    "cycle) in service 'loop'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/loop:1: "
+	    "includes 'loop2', which is already being read (an include "
+	    "cycle) in service 'loop2'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/writable: "
+	    "cannot read it ("));
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/escape: "
+	    "cannot read it (a symbolic link to '../../outside', out of "));
+	/* not named: good (and its alias), noforce, noacct (other's
+	 * account stack has the gate), bad~ and .hidden */
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "good"));
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "alias"));
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "noforce"));
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "noacct"));
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "bad~"));
+	CU_ASSERT_PTR_NULL(strstr(seen.text, "hidden"));
+
+	/* without other's account line, noacct has no gate */
+	pam_file(root, "other", "account required pam_unix.so\n", 0644);
+	memset(&seen, 0, sizeof(seen));
+	CU_ASSERT_EQUAL(kw_pam_check(root, collect_pam, &seen, &e), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(seen.text, "/etc/pam.d/noacct:1: "
+	    "pam_keyward.so has a session line but no account line in "
+	    "service 'noacct': "));
+}
+
 static int
 setup(void)
 {
@@ -338,6 +550,8 @@ main(void)
 	CU_add_test(s, "atomic write", test_atomic_write);
 	CU_add_test(s, "keyward.conf", test_config);
 	CU_add_test(s, "text lines", test_text_lines);
+	CU_add_test(s, "pam.d parsing", test_pam_parse);
+	CU_add_test(s, "pam.d check", test_pam_check);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failed = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
