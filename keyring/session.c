@@ -347,13 +347,32 @@ key_rec(struct kw_audit_rec *r, enum kw_audit_op op,
 	r->success = success;
 }
 
-/* Fingerprint a value if we have the audit key. */
-static void
-fingerprint(struct ctx *c, const void *v, size_t len, char fp[KW_FP_HEX_LEN + 1])
+/*
+ * Fingerprint a value if we have the audit key. When that fails the
+ * record would go without fp=: as for a missing audit key (ctx_audit), an
+ * error with audit = required, a warning otherwise.
+ */
+static int
+fingerprint(struct ctx *c, const void *v, size_t len,
+    char fp[KW_FP_HEX_LEN + 1], struct kw_error *e)
 {
+	struct kw_error fe;
+
 	fp[0] = '\0';
-	if (c->have_akey && kw_audit_fp(c->akey, v, len, fp, NULL) != 0)
-		fp[0] = '\0';
+	if (!c->have_akey)
+		return 0;
+	kw_error_clear(&fe);
+	if (kw_audit_fp(c->akey, v, len, fp, &fe) == 0)
+		return 0;
+	fp[0] = '\0';
+	if (c->cfg->audit == KW_AUDIT_REQUIRED) {
+		if (e != NULL)
+			*e = fe;
+		return kw_error_prefix(e, "audit fp");
+	}
+	warnf(c, "audit fp: %s (record goes without fp=)",
+	    kw_error_text(&fe));
+	return 0;
 }
 
 /* Deliver one granted secret into ring (or link the user's shared key). */
@@ -408,17 +427,19 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 			if (c->have_akey &&
 			    kw_vault_get(v, g->name, m->old.version, &sec,
 			    NULL) == 0) {
-				fingerprint(c, sec->data, sec->len, fp);
+				rc = fingerprint(c, sec->data, sec->len, fp, e);
 				kw_secret_free(sec);
 				sec = NULL;
+				if (rc != 0)
+					goto out;
 			}
 			goto record;
 		}
 		kw_reg_userkey_clear(&uk);
 	}
-	if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0)
+	if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0 ||
+	    (rc = fingerprint(c, sec->data, sec->len, fp, e)) != 0)
 		goto out;
-	fingerprint(c, sec->data, sec->len, fp);
 	rc = kw_keyring_add(ring, g->name, sec->data, sec->len, ttl,
 	    &m->d.serial, e);
 	m->d.version = sec->version;

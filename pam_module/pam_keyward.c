@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #define PAM_SM_ACCOUNT
 #define PAM_SM_SESSION
@@ -29,6 +31,86 @@
 #include "session.h"
 
 #define DATA_SESSION "keyward-session-id"
+
+/*
+ * The limits lifted while the module works. Whoever starts a PAM
+ * application sets its resource limits, and su is setuid: a user can
+ * lower them so that an allocation or an open() inside the gate fails at
+ * a chosen point. glibc's NSS hides some such failures (the "files"
+ * source cannot read /etc/group, the next source answers "not found",
+ * the lookup succeeds with fewer groups), and a group a deny rule names
+ * would go unseen. Like sudo, the module lifts the memory, descriptor
+ * and file size limits for its own work and puts them back before it
+ * returns: each soft limit up to its hard limit, and with
+ * CAP_SYS_RESOURCE the hard limit too (unlimited; descriptors: at least
+ * KW_NOFILE_MIN). Without that capability a hard limit the caller
+ * lowered stays (see pam_keyward(8), CAVEATS).
+ */
+#define KW_NOFILE_MIN 4096
+static const int lifted_res[] = { RLIMIT_AS, RLIMIT_DATA, RLIMIT_NOFILE,
+    RLIMIT_FSIZE };
+#define N_LIFTED (sizeof(lifted_res) / sizeof(lifted_res[0]))
+
+struct lifted {
+	struct rlimit old[N_LIFTED];
+	bool done[N_LIFTED];
+	unsigned n;			/* limits actually raised */
+};
+
+/* The most resource res may have: unlimited, or KW_NOFILE_MIN fds. */
+static struct rlimit
+limit_max(int res, const struct rlimit *old)
+{
+	struct rlimit w;
+
+	w.rlim_cur = w.rlim_max = RLIM_INFINITY;
+	if (res == RLIMIT_NOFILE)	/* capped by fs.nr_open */
+		w.rlim_cur = w.rlim_max = old->rlim_max < KW_NOFILE_MIN ?
+		    KW_NOFILE_MIN : old->rlim_max;
+	return w;
+}
+
+/* Raise the limits of lifted_res (saving them in l). */
+static void
+limits_lift(struct lifted *l)
+{
+	struct rlimit want;
+	size_t i;
+
+	memset(l, 0, sizeof(*l));
+	if (geteuid() != 0)
+		return;
+	for (i = 0; i < N_LIFTED; i++) {
+		if (getrlimit(lifted_res[i], &l->old[i]) != 0)
+			continue;
+		want = limit_max(lifted_res[i], &l->old[i]);
+		if (want.rlim_max != l->old[i].rlim_max &&
+		    setrlimit(lifted_res[i], &want) == 0) {
+			l->done[i] = true;
+			l->n++;
+			continue;
+		}
+		/* no CAP_SYS_RESOURCE: the soft limit up to the hard one */
+		want = l->old[i];
+		want.rlim_cur = want.rlim_max;
+		if (want.rlim_cur != l->old[i].rlim_cur &&
+		    setrlimit(lifted_res[i], &want) == 0) {
+			l->done[i] = true;
+			l->n++;
+		}
+	}
+}
+
+/* Put back what limits_lift() raised. */
+static void
+limits_restore(const struct lifted *l)
+{
+	size_t i;
+
+	for (i = 0; i < N_LIFTED; i++)
+		if (l->done[i])
+			(void)setrlimit(lifted_res[i], &l->old[i]);
+}
 
 /*
  * Parse the module's arguments into o with the core's parser
@@ -96,7 +178,7 @@ item(pam_handle_t *pamh, int type)
 static int
 setup(pam_handle_t *pamh, int argc, const char **argv,
     struct kw_pam_options *o, struct kw_config *cfg,
-    struct kw_session_params *p)
+    struct kw_session_params *p, const struct lifted *l)
 {
 	struct kw_error e;
 	const char *user = NULL;
@@ -105,6 +187,9 @@ setup(pam_handle_t *pamh, int argc, const char **argv,
 	memset(p, 0, sizeof(*p));
 	if ((rc = parse_opts(pamh, argc, argv, o)) != PAM_SUCCESS)
 		return rc;
+	if (o->debug && l->n > 0)
+		pam_syslog(pamh, LOG_DEBUG, "%u resource limit(s) of the "
+		    "caller lifted while the module works", l->n);
 	kw_error_clear(&e);
 	if (kw_config_load(cfg, o->config, &e) != 0) {
 		pam_syslog(pamh, LOG_ERR, "%s", kw_error_text(&e));
@@ -138,8 +223,9 @@ free_data(pam_handle_t *pamh, void *data, int error_status)
 }
 
 /* account: the policy gate. */
-PAM_EXTERN int
-pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+static int
+acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    const struct lifted *l)
 {
 	char rule[KW_RULE_REF_MAX];
 	struct kw_session_params p;
@@ -149,7 +235,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
 		return rc;
 	kw_error_clear(&e);
 	kr = kw_session_gate(&cfg, &p, rule, &e);
@@ -166,9 +252,9 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 }
 
 /* session open: deliver. */
-PAM_EXTERN int
-pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-    const char **argv)
+static int
+open_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    const struct lifted *l)
 {
 	struct kw_session_params p;
 	struct kw_session_info info;
@@ -179,7 +265,7 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
 		return rc;
 	kw_error_clear(&e);
 	kr = kw_session_open(&cfg, &p, &info, &e);
@@ -211,9 +297,9 @@ out:
 }
 
 /* session close: revoke. */
-PAM_EXTERN int
-pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-    const char **argv)
+static int
+close_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
+    const struct lifted *l)
 {
 	struct kw_session_params p;
 	struct kw_config cfg;
@@ -224,7 +310,7 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p)) != PAM_SUCCESS)
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
 		return rc;
 	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS)
 		id = data;
@@ -248,6 +334,45 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
 	if (id != NULL)
 		pam_set_data(pamh, DATA_SESSION, NULL, NULL);
 	kw_config_free(&cfg);
+	return rc;
+}
+
+/* The entry points: the work above, with the caller's limits lifted. */
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct lifted l;
+	int rc;
+
+	limits_lift(&l);
+	rc = acct_mgmt(pamh, flags, argc, argv, &l);
+	limits_restore(&l);
+	return rc;
+}
+
+PAM_EXTERN int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	struct lifted l;
+	int rc;
+
+	limits_lift(&l);
+	rc = open_session(pamh, flags, argc, argv, &l);
+	limits_restore(&l);
+	return rc;
+}
+
+PAM_EXTERN int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
+{
+	struct lifted l;
+	int rc;
+
+	limits_lift(&l);
+	rc = close_session(pamh, flags, argc, argv, &l);
+	limits_restore(&l);
 	return rc;
 }
 

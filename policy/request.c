@@ -103,9 +103,15 @@ group_name(gid_t gid, char **out, struct kw_error *e)
 	}
 	if (r == 0 && res != NULL) {
 		r = kw_strdup(gr.gr_name, out, e);
-	} else {
+	} else if (r == 0 || r == ENOENT || r == ESRCH || r == EBADF ||
+	    r == EPERM) {
+		/* no such group (getgrgid_r(3)): its number stands */
 		snprintf(num, sizeof(num), "%lu", (unsigned long)gid);
 		r = kw_strdup(num, out, e);
+	} else {
+		/* a failed lookup is no answer: the name may be denied */
+		r = kw_fail_errno(e, KW_ESYSTEM, r, "group %lu: group lookup",
+		    (unsigned long)gid);
 	}
 	free(buf);
 	return r;
@@ -119,7 +125,7 @@ kw_request_groups(const char *user, char ***names, size_t *n,
 	gid_t gid, *gids = NULL, *grown_gids;
 	char **list = NULL;
 	size_t count = 0, i, j;
-	int ng = 32, want, rc;
+	int ng = 32, want, got, rc;
 
 	*names = NULL;
 	*n = 0;
@@ -135,12 +141,28 @@ kw_request_groups(const char *user, char ***names, size_t *n,
 		}
 		gids = grown_gids;
 		want = ng;
-		if (getgrouplist(user, gid, gids, &want) >= 0) {
+		errno = 0;
+		got = getgrouplist(user, gid, gids, &want);
+		/*
+		 * A list that may miss groups is an error, never a shorter
+		 * list (a deny rule must see every group). glibc says so
+		 * only in part: its own allocation failing makes it return
+		 * -1 without the size it needs; an NSS module out of memory
+		 * makes it go on with the next module and succeed, with
+		 * errno ENOMEM left when no later module reset it (a later
+		 * module can hide the failure: not detectable here).
+		 */
+		if (got >= 0 && errno != ENOMEM) {
 			ng = want;
 			break;
 		}
-		if (want <= ng)		/* no progress: give up */
-			want = ng * 2;
+		if (got >= 0 || want <= ng) {
+			rc = errno != 0 ? kw_fail_errno(e, KW_ESYSTEM, errno,
+			    "user '%s': group list", user) :
+			    kw_fail(e, KW_ESYSTEM, "user '%s': group list: "
+			    "lookup failed", user);
+			goto out;
+		}
 		if (want > GROUPS_MAX) {
 			rc = kw_fail(e, KW_ESYSTEM, "user '%s': too many groups",
 			    user);

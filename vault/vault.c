@@ -266,9 +266,10 @@ crypto_init(struct kw_vault *v, const unsigned char key[KW_MASTER_KEY_LEN],
 	OSSL_PARAM params[2];
 	int rc = 0;
 
-	v->mac = kw_crypto_hmac();
-	if (v->mac == NULL || (v->mctx = EVP_MAC_CTX_new(v->mac)) == NULL)
+	if ((v->mac = kw_crypto_hmac()) == NULL)
 		return kw_fail(e, KW_EINTERNAL, "HMAC is not available");
+	if ((v->mctx = EVP_MAC_CTX_new(v->mac)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
@@ -385,7 +386,9 @@ out:
 
 /*
  * Decrypt and authenticate record r of name into pt (r->len bytes).
- * KW_ECORRUPT when the tag does not verify; pt is wiped then.
+ * KW_ECORRUPT when the tag does not verify, KW_EINTERNAL when decryption
+ * could not run (OpenSSL out of memory): that says nothing of the record.
+ * pt is wiped on failure.
  */
 static int
 open_record(struct kw_vault *v, const char *name, const struct rec *r,
@@ -395,7 +398,7 @@ open_record(struct kw_vault *v, const char *name, const struct rec *r,
 	unsigned char tag[TAG_LEN];
 	EVP_CIPHER_CTX *ctx;
 	size_t aadlen;
-	int outl = 0, fin = 0, rc = KW_ECORRUPT;
+	int outl = 0, fin = 0, rc = KW_EINTERNAL;
 
 	aadlen = record_aad(name, r->version, aad);
 	memcpy(tag, r->tag, TAG_LEN);
@@ -405,19 +408,26 @@ open_record(struct kw_vault *v, const char *name, const struct rec *r,
 	    NULL) <= 0 ||
 	    EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen) <= 0 ||
 	    EVP_DecryptUpdate(ctx, pt, &outl, ct, (int)r->len) <= 0 ||
-	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) <= 0 ||
-	    EVP_DecryptFinal_ex(ctx, pt + outl, &fin) <= 0 ||
+	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) <= 0)
+		goto out;
+	/* only the tag check says whether the record is genuine */
+	rc = KW_ECORRUPT;
+	if (EVP_DecryptFinal_ex(ctx, pt + outl, &fin) <= 0 ||
 	    (size_t)outl + (size_t)fin != r->len)
 		goto out;
 	rc = 0;
 out:
 	EVP_CIPHER_CTX_free(ctx);
-	if (rc != 0) {
+	if (rc != 0)
 		kw_wipe(pt, r->len);
+	if (rc == KW_ECORRUPT)
 		return kw_fail(e, rc, "%s: record of secret '%s' version %u "
 		    "fails authentication (corrupted, swapped or tampered)",
 		    v->path, name, r->version);
-	}
+	if (rc != 0)
+		return kw_fail(e, rc, "%s: record of secret '%s' version %u: "
+		    "AES-256-GCM decryption failed", v->path, name,
+		    r->version);
 	return 0;
 }
 
