@@ -338,42 +338,40 @@ close_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 }
 
 /* The entry points: the work above, with the caller's limits lifted. */
-PAM_EXTERN int
-pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+typedef int (*entry_fn)(pam_handle_t *, int, int, const char **,
+    const struct lifted *);
+
+static int
+run_lifted(entry_fn fn, pam_handle_t *pamh, int flags, int argc,
+    const char **argv)
 {
 	struct lifted l;
 	int rc;
 
 	limits_lift(&l);
-	rc = acct_mgmt(pamh, flags, argc, argv, &l);
+	rc = fn(pamh, flags, argc, argv, &l);
 	limits_restore(&l);
 	return rc;
+}
+
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	return run_lifted(acct_mgmt, pamh, flags, argc, argv);
 }
 
 PAM_EXTERN int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
 {
-	struct lifted l;
-	int rc;
-
-	limits_lift(&l);
-	rc = open_session(pamh, flags, argc, argv, &l);
-	limits_restore(&l);
-	return rc;
+	return run_lifted(open_session, pamh, flags, argc, argv);
 }
 
 PAM_EXTERN int
 pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
     const char **argv)
 {
-	struct lifted l;
-	int rc;
-
-	limits_lift(&l);
-	rc = close_session(pamh, flags, argc, argv, &l);
-	limits_restore(&l);
-	return rc;
+	return run_lifted(close_session, pamh, flags, argc, argv);
 }
 
 /*
