@@ -138,6 +138,24 @@ kw_audit_ready(struct kw_audit *a, struct kw_error *e)
 	return 0;
 }
 
+/* Append " text" (an encoded name=value) to buf. */
+static int
+append_raw(char *buf, size_t size, size_t *len, const char *text,
+    struct kw_error *e, const char *name)
+{
+	size_t tlen = strlen(text), need = (*len > 0) + tlen;
+	char *p = buf + *len;
+
+	if (need >= size - *len)
+		return kw_fail(e, KW_ETOOBIG, "audit record too long at %s=",
+		    name);
+	if (*len > 0)
+		*p++ = ' ';
+	memcpy(p, text, tlen + 1);
+	*len += need;
+	return 0;
+}
+
 /*
  * Append " name=value" to buf (size bytes, NUL-terminated, *len used),
  * value encoded with audit_encode_nv_string (quoted, or hex when it holds
@@ -147,19 +165,40 @@ static int
 append_encoded(char *buf, size_t size, size_t *len, const char *name,
     const char *value, struct kw_error *e)
 {
+	size_t vlen = strlen(value);
 	char *enc;
-	int n;
+	int rc;
 
+	/*
+	 * What audit_encode_nv_string() makes of a value that needs no
+	 * encoding, name="value", written in place: no allocation, no
+	 * printf (the common case: secret names, session ids, user names).
+	 */
+	if (!audit_value_needs_encoding(value, (unsigned)vlen)) {
+		size_t nlen = strlen(name), need = (*len > 0) + nlen + 3 + vlen;
+		char *p = buf + *len;
+
+		if (need >= size - *len)
+			return kw_fail(e, KW_ETOOBIG, "audit record too long "
+			    "at %s=", name);
+		if (*len > 0)
+			*p++ = ' ';
+		memcpy(p, name, nlen);
+		p += nlen;
+		*p++ = '=';
+		*p++ = '"';
+		memcpy(p, value, vlen);
+		p += vlen;
+		*p++ = '"';
+		*p = '\0';
+		*len += need;
+		return 0;
+	}
 	if ((enc = audit_encode_nv_string(name, value, 0)) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory encoding %s=", name);
-	n = snprintf(buf + *len, size - *len, "%s%s", *len > 0 ? " " : "",
-	    enc);
+	rc = append_raw(buf, size, len, enc, e, name);
 	free(enc);
-	if (n < 0 || (size_t)n >= size - *len)
-		return kw_fail(e, KW_ETOOBIG, "audit record too long at %s=",
-		    name);
-	*len += (size_t)n;
-	return 0;
+	return rc;
 }
 
 /* Append " name=value" with a plain (never encoded) value. */
@@ -167,14 +206,21 @@ static int
 append_plain(char *buf, size_t size, size_t *len, const char *name,
     const char *value, struct kw_error *e)
 {
-	int n;
+	size_t nlen = strlen(name), vlen = strlen(value);
+	size_t need = (*len > 0) + nlen + 1 + vlen;
+	char *p = buf + *len;
 
-	n = snprintf(buf + *len, size - *len, "%s%s=%s", *len > 0 ? " " : "",
-	    name, value);
-	if (n < 0 || (size_t)n >= size - *len)
+	if (need >= size - *len)
 		return kw_fail(e, KW_ETOOBIG, "audit record too long at %s=",
 		    name);
-	*len += (size_t)n;
+	if (*len > 0)
+		*p++ = ' ';
+	memcpy(p, name, nlen);
+	p += nlen;
+	*p++ = '=';
+	memcpy(p, value, vlen);
+	p[vlen] = '\0';
+	*len += need;
 	return 0;
 }
 

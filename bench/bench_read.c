@@ -4,7 +4,10 @@
  * ratio=<value>, the floor measured in the same run:
  *
  *   kw_get          keyward_get()+keyward_free() vs a bare keyctl_read()
- *                   (median of 50 interleaved rounds each)
+ *                   (median of 50 interleaved rounds each); repeated
+ *                   calls, as an agent makes them: the key found by the
+ *                   first is remembered (lib/kw_read.c), so each later one
+ *                   is a read plus keyward's checks, without a search
  *   get_process     a whole 'keyward get' process vs 'keyctl print'
  *   kernel_records  100,000 reads from 2 concurrent processes: kernel
  *                   records found (probes removed) vs reads made

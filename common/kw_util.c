@@ -95,21 +95,17 @@ check_stat(const char *path, const struct stat *st, int flags,
 	return 0;
 }
 
-/* Open a file for reading after checking path, type, owner, mode, size. */
+/* Open dirfd/name for reading after checking type, owner, mode, size. */
 int
-kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
-    struct kw_error *e)
+kw_safe_openat(int dirfd, const char *name, const char *path, int flags,
+    off_t max_size, int *fd, struct stat *st, struct kw_error *e)
 {
-	struct stat st;
 	int f, r;
 
 	*fd = -1;
-	if (path == NULL || path[0] != '/')
-		return kw_fail(e, KW_EINVAL, "%s: not an absolute path",
-		    path != NULL ? path : "(null)");
 	do {
-		f = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
-		    O_NONBLOCK);
+		f = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+		    O_NOCTTY | O_NONBLOCK);
 	} while (f < 0 && errno == EINTR);
 	if (f < 0) {
 		if (errno == ENOENT) {
@@ -125,24 +121,19 @@ kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
 			    path);
 		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", path);
 	}
-	if (fstat(f, &st) < 0) {
+	if (fstat(f, st) < 0) {
 		r = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", path);
 		goto out;
 	}
-	if (!S_ISREG(st.st_mode)) {
+	if (!S_ISREG(st->st_mode)) {
 		r = kw_fail(e, KW_EUNSAFE, "%s: not a regular file", path);
 		goto out;
 	}
-	if ((r = check_stat(path, &st, flags, e)) != 0)
+	if ((r = check_stat(path, st, flags, e)) != 0)
 		goto out;
-	if (max_size > 0 && st.st_size > max_size) {
+	if (max_size > 0 && st->st_size > max_size) {
 		r = kw_fail(e, KW_ETOOBIG, "%s: %lld bytes, over the limit of %lld",
-		    path, (long long)st.st_size, (long long)max_size);
-		goto out;
-	}
-	/* back to blocking I/O */
-	if (fcntl(f, F_SETFL, 0) < 0) {
-		r = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fcntl", path);
+		    path, (long long)st->st_size, (long long)max_size);
 		goto out;
 	}
 	*fd = f;
@@ -150,6 +141,31 @@ kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
 out:
 	close(f);
 	return r;
+}
+
+/* Open a file for reading after checking path, type, owner, mode, size. */
+int
+kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
+    struct kw_error *e)
+{
+	struct stat st;
+	int f, r;
+
+	*fd = -1;
+	if (path == NULL || path[0] != '/')
+		return kw_fail(e, KW_EINVAL, "%s: not an absolute path",
+		    path != NULL ? path : "(null)");
+	if ((r = kw_safe_openat(AT_FDCWD, path, path, flags, max_size, &f,
+	    &st, e)) != 0)
+		return r;
+	/* back to blocking I/O */
+	if (fcntl(f, F_SETFL, 0) < 0) {
+		r = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fcntl", path);
+		close(f);
+		return r;
+	}
+	*fd = f;
+	return 0;
 }
 
 /* Read a whole trusted file into a NUL-terminated buffer. */

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -43,6 +44,15 @@ int kw_random(void *buf, size_t n, struct kw_error *e);
  */
 int kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
     struct kw_error *e);
+
+/*
+ * The same checks for name relative to the directory dirfd (which the
+ * caller has checked), path naming the file in messages; the descriptor
+ * is left non-blocking (O_NONBLOCK: a FIFO must not block the open; it
+ * changes nothing for a regular file) and *st holds its status.
+ */
+int kw_safe_openat(int dirfd, const char *name, const char *path, int flags,
+    off_t max_size, int *fd, struct stat *st, struct kw_error *e);
 
 /*
  * Read a whole trusted file (kw_safe_open() checks) into a NUL-terminated

@@ -10,8 +10,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +21,22 @@
 #include "lifecycle.h"
 #include "vault.h"
 
+/*
+ * What an operation keeps of a session: who, which process, which keys
+ * (not its service, tty or exe: a struct kw_reg_session is a few kilobytes,
+ * and a thousand of them cost more in page faults than the work itself).
+ */
+struct op_session {
+	kw_session_id id;
+	size_t user;			/* its user name, o->users + user */
+	uid_t uid;
+	pid_t pid;
+	uint64_t start;
+	struct kw_delivery *keys;
+	size_t n_keys;
+	bool dead;			/* opener gone: cleaned */
+};
+
 /* Everything one operation holds; released by op_done(). */
 struct op {
 	const struct kw_config *cfg;
@@ -31,12 +45,19 @@ struct op {
 	bool audit_failed;		/* a record was lost */
 	struct kw_error audit_err;	/* the first such loss */
 	struct kw_registry *reg;
-	struct kw_reg_session *all;	/* every session read */
-	size_t n;
-	bool *dead;			/* per session: opener gone, cleaned */
+	struct op_session *all;		/* every session read */
+	size_t n, cap;
+	char *users;			/* the user names of all[], each
+					 * NUL-terminated */
+	size_t users_len, users_cap, last_user;
+	bool want_full;			/* list: keep full[] too */
+	struct kw_reg_session *full;	/* list: all[i] in full (keys in
+					 * all[i]) */
+	size_t cap_full;
 	struct kw_reg_mark *marks;	/* registry changes, written once */
-	size_t n_marks;
+	size_t n_marks, cap_marks;
 	struct kw_lifecycle_report *rep;
+	size_t cap_done, cap_cleaned;	/* room in rep->done, ->cleaned */
 	size_t n_records;		/* records written */
 	int64_t now;
 };
@@ -89,33 +110,102 @@ audit_trouble(struct op *o, int rc, const struct kw_error *ae,
 	return 0;
 }
 
+/* Copy the string src into dst (size bytes), cut to fit. */
+static void
+str_copy(char *dst, const char *src, size_t size)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* The user name of session s. */
+static const char *
+user_of(const struct op *o, const struct op_session *s)
+{
+	return o->users + s->user;
+}
+
 /* Fill a live copy from session s and its delivery d. */
 static void
-copy_of(struct kw_live_copy *c, const struct kw_reg_session *s,
-    const struct kw_delivery *d)
+copy_of(const struct op *o, struct kw_live_copy *c,
+    const struct op_session *s, const struct kw_delivery *d)
 {
 	memset(c, 0, sizeof(*c));
 	memcpy(c->session, s->id, sizeof(c->session));
-	snprintf(c->user, sizeof(c->user), "%s", s->user);
+	str_copy(c->user, user_of(o, s), sizeof(c->user));
 	c->uid = s->uid;
 	c->pid = s->pid;
-	snprintf(c->secret, sizeof(c->secret), "%s", d->secret);
+	str_copy(c->secret, d->secret, sizeof(c->secret));
 	c->version = d->version;
 	c->serial = d->serial;
 	c->scope = d->scope;
 	c->until = d->until;
 }
 
-/* Append a copy to a report array. */
+/*
+ * Make room for one more element in *arr (n used, *cap allocated, elem
+ * bytes each), doubling.
+ */
 static int
-copy_add(struct kw_live_copy **arr, size_t *n, const struct kw_live_copy *c,
-    struct kw_error *e)
+room(void **arr, size_t n, size_t *cap, size_t elem, struct kw_error *e)
 {
-	struct kw_live_copy *na;
+	void *na;
+	size_t nc;
 
-	if ((na = reallocarray(*arr, *n + 1, sizeof(**arr))) == NULL)
+	if (n < *cap)
+		return 0;
+	nc = *cap > 0 ? 2 * *cap : 64;
+	if ((na = reallocarray(*arr, nc, elem)) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
 	*arr = na;
+	*cap = nc;
+	return 0;
+}
+
+/*
+ * Make room at once for what an update or revocation may add: a report
+ * entry and a registry mark per key of a live session (one allocation,
+ * not a dozen doublings copying a thousand entries each time).
+ */
+static int
+reserve(struct op *o, struct kw_error *e)
+{
+	void *p;
+	size_t i, keys = 0;
+
+	for (i = 0; i < o->n; i++)
+		if (!o->all[i].dead)
+			keys += o->all[i].n_keys;
+	if (keys > o->cap_marks) {
+		if ((p = reallocarray(o->marks, keys, sizeof(*o->marks))) ==
+		    NULL)
+			return kw_fail(e, KW_ENOMEM, "out of memory");
+		o->marks = p;
+		o->cap_marks = keys;
+	}
+	if (keys > o->cap_done) {
+		if ((p = reallocarray(o->rep->done, keys,
+		    sizeof(*o->rep->done))) == NULL)
+			return kw_fail(e, KW_ENOMEM, "out of memory");
+		o->rep->done = p;
+		o->cap_done = keys;
+	}
+	return 0;
+}
+
+/* Append a copy to a report array (*cap: its room). */
+static int
+copy_add(struct kw_live_copy **arr, size_t *n, size_t *cap,
+    const struct kw_live_copy *c, struct kw_error *e)
+{
+	void *p = *arr;
+	int rc;
+
+	if ((rc = room(&p, *n, cap, sizeof(**arr), e)) != 0)
+		return rc;
+	*arr = p;
 	(*arr)[(*n)++] = *c;
 	return 0;
 }
@@ -159,32 +249,18 @@ mark(struct op *o, const char *session, int32_t serial, uint32_t version,
     struct kw_error *e)
 {
 	struct kw_reg_mark *nm;
+	void *p = o->marks;
+	int rc;
 
-	if ((nm = reallocarray(o->marks, o->n_marks + 1, sizeof(*nm))) ==
-	    NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
-	o->marks = nm;
-	memset(&nm[o->n_marks], 0, sizeof(*nm));
-	memcpy(nm[o->n_marks].session, session, sizeof(kw_session_id));
-	nm[o->n_marks].serial = serial;
-	nm[o->n_marks].version = version;
-	o->n_marks++;
+	if ((rc = room(&p, o->n_marks, &o->cap_marks, sizeof(*nm), e)) != 0)
+		return rc;
+	o->marks = p;
+	nm = &o->marks[o->n_marks++];
+	memset(nm, 0, sizeof(*nm));
+	memcpy(nm->session, session, sizeof(kw_session_id));
+	nm->serial = serial;
+	nm->version = version;
 	return 0;
-}
-
-/* Is the process that opened s still the one running under its pid? */
-static bool
-opener_alive(const struct kw_reg_session *s)
-{
-	uint64_t start;
-
-	if (s->pid <= 0)
-		return false;
-	if (kill(s->pid, 0) < 0 && errno == ESRCH)
-		return false;
-	if (kw_proc_start_time(s->pid, &start, NULL) != 0)
-		return false;
-	return start == s->start;
 }
 
 /* Is delivery d still a live key now (not expired, our key)? */
@@ -201,7 +277,7 @@ copy_live(const struct op *o, const struct kw_delivery *d)
  * the session's file.
  */
 static int
-clean_dead(struct op *o, const struct kw_reg_session *s, struct kw_error *e)
+clean_dead(struct op *o, const struct op_session *s, struct kw_error *e)
 {
 	struct kw_reg_userkey uk;
 	struct kw_live_copy c;
@@ -240,9 +316,9 @@ clean_dead(struct op *o, const struct kw_reg_session *s, struct kw_error *e)
 			warnf(o, "session %s: %s", s->id, kw_error_text(&ie));
 			continue;
 		}
-		copy_of(&c, s, d);
-		if ((rc = copy_add(&o->rep->cleaned, &o->rep->n_cleaned, &c,
-		    e)) != 0)
+		copy_of(o, &c, s, d);
+		if ((rc = copy_add(&o->rep->cleaned, &o->rep->n_cleaned,
+		    &o->cap_cleaned, &c, e)) != 0)
 			return rc;
 		(void)record(o, KW_OP_REVOKE, &c, 0, NULL);
 	}
@@ -253,8 +329,87 @@ clean_dead(struct op *o, const struct kw_reg_session *s, struct kw_error *e)
 }
 
 /*
+ * Flag in o->dead the sessions whose opening process is gone (each
+ * distinct pid is looked up once: a PAM application that opened many
+ * sessions, or a session's opener listed again, costs one read of /proc).
+ */
+static int
+openers_gone(struct op *o, struct kw_error *e)
+{
+	struct kw_opener *op;
+	size_t i;
+	int rc;
+
+	if (o->n == 0)
+		return 0;
+	if ((op = calloc(o->n, sizeof(*op))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	for (i = 0; i < o->n; i++) {
+		op[i].pid = o->all[i].pid;
+		op[i].start = o->all[i].start;
+	}
+	rc = kw_openers_check(op, o->n, e);
+	for (i = 0; rc == 0 && i < o->n; i++)
+		o->all[i].dead = op[i].gone;
+	free(op);
+	return rc;
+}
+
+/* The registry walk of op_begin(): keep what the operation needs of s. */
+static int
+op_keep(struct kw_reg_session *s, void *arg, struct kw_error *e)
+{
+	struct op *o = arg;
+	struct op_session *os;
+	size_t len;
+	void *p;
+	int rc;
+
+	p = o->all;
+	if ((rc = room(&p, o->n, &o->cap, sizeof(*o->all), e)) != 0)
+		return rc;
+	o->all = p;
+	if (o->want_full) {
+		p = o->full;
+		if ((rc = room(&p, o->n, &o->cap_full, sizeof(*o->full),
+		    e)) != 0)
+			return rc;
+		o->full = p;
+	}
+	os = &o->all[o->n];
+	memcpy(os->id, s->id, sizeof(os->id));
+	/* the user name, stored once for a run of sessions of one user */
+	len = strnlen(s->user, sizeof(s->user) - 1);
+	if (o->users == NULL || strcmp(o->users + o->last_user, s->user) != 0) {
+		p = o->users;
+		while (o->users_len + len + 1 > o->users_cap)
+			if ((rc = room(&p, o->users_cap, &o->users_cap, 1,
+			    e)) != 0)
+				return rc;
+		o->users = p;
+		memcpy(o->users + o->users_len, s->user, len);
+		o->users[o->users_len + len] = '\0';
+		o->last_user = o->users_len;
+		o->users_len += len + 1;
+	}
+	os->user = o->last_user;
+	os->uid = s->uid;
+	os->pid = s->pid;
+	os->start = s->start;
+	os->keys = s->keys;		/* taken */
+	os->n_keys = s->n_keys;
+	os->dead = false;
+	s->keys = NULL;
+	s->n_keys = 0;
+	if (o->want_full)
+		o->full[o->n] = *s;	/* its keys are os's */
+	o->n++;
+	return 0;
+}
+
+/*
  * Start an operation: audit connection, registry lock, every session
- * read, dead ones cleaned (flagged in o->dead). The audit batch is begun
+ * read, dead ones cleaned (flagged dead). The audit batch is begun
  * first so that the cleaning records are part of it. require_audit (an
  * update): in required mode audit must be ready, else nothing is done;
  * otherwise (list, revoke) nothing waits for audit: a record that then
@@ -280,7 +435,7 @@ op_begin(struct op *o, bool require_audit, struct kw_error *e)
 	}
 	if ((rc = kw_registry_open(o->cfg->run_dir, &o->reg, e)) != 0)
 		return rc;
-	if ((rc = kw_registry_sessions(o->reg, &o->all, &o->n, e)) != 0)
+	if ((rc = kw_registry_sessions_walk(o->reg, op_keep, o, e)) != 0)
 		return rc;
 	/*
 	 * Updating live copies hands out a new value: with audit=required
@@ -292,8 +447,6 @@ op_begin(struct op *o, bool require_audit, struct kw_error *e)
 		*e = ae;
 		return kw_error_prefix(e, "audit = required");
 	}
-	if (o->n > 0 && (o->dead = calloc(o->n, sizeof(*o->dead))) == NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
 	o->now = (int64_t)time(NULL);
 	kw_error_clear(&ae);
 	rc = kw_audit_batch_begin(o->audit, &ae);
@@ -303,13 +456,11 @@ op_begin(struct op *o, bool require_audit, struct kw_error *e)
 		return rc;
 	}
 	/* else unbatched: each record checks for itself */
-	for (i = 0; i < o->n; i++) {
-		if (opener_alive(&o->all[i]))
-			continue;
-		o->dead[i] = true;
-		if ((rc = clean_dead(o, &o->all[i], e)) != 0)
+	if ((rc = openers_gone(o, e)) != 0)
+		return rc;
+	for (i = 0; i < o->n; i++)
+		if (o->all[i].dead && (rc = clean_dead(o, &o->all[i], e)) != 0)
 			return rc;
-	}
 	return 0;
 }
 
@@ -356,10 +507,17 @@ op_end(struct op *o, int rc, const char *done_what, struct kw_error *e)
 static void
 op_done(struct op *o)
 {
-	kw_reg_sessions_free(o->all, o->n);
+	size_t i;
+
+	for (i = 0; i < o->n; i++)
+		free(o->all[i].keys);
+	free(o->all);
 	o->all = NULL;
 	o->n = 0;
-	free(o->dead);
+	free(o->full);		/* its keys are all[i]'s, or given out */
+	o->full = NULL;
+	free(o->users);
+	o->users = NULL;
 	free(o->marks);
 	kw_registry_close(o->reg);
 	kw_audit_close(o->audit);
@@ -387,15 +545,14 @@ kw_lifecycle_list(const struct kw_config *cfg,
 	o.cfg = cfg;
 	o.p = p;
 	o.rep = cleaned != NULL ? cleaned : &scratch;
+	o.want_full = true;
 	if ((rc = op_begin(&o, false, e)) != 0)
 		goto out;
 	for (i = 0; i < o.n; i++) {
-		struct kw_reg_session *s = &o.all[i];
+		struct op_session *s = &o.all[i];
 
-		if (o.dead[i]) {
-			kw_reg_session_clear(s);
+		if (s->dead)
 			continue;
-		}
 		for (k = 0, keep = 0; k < s->n_keys; k++) {
 			if (!copy_live(&o, &s->keys[k])) {
 				if ((rc = mark(&o, s->id, s->keys[k].serial, 0,
@@ -406,10 +563,16 @@ kw_lifecycle_list(const struct kw_config *cfg,
 			s->keys[keep++] = s->keys[k];
 		}
 		s->n_keys = keep;
-		if (live != i) {
-			o.all[live] = *s;
-			memset(s, 0, sizeof(*s));
-		}
+	}
+	/* the live sessions, in full, with their live keys (given out) */
+	for (i = 0; i < o.n; i++) {
+		if (o.all[i].dead)
+			continue;
+		o.full[live] = o.full[i];
+		o.full[live].keys = o.all[i].keys;
+		o.full[live].n_keys = o.all[i].n_keys;
+		o.all[i].keys = NULL;
+		o.all[i].n_keys = 0;
 		live++;
 	}
 	n_live = live;
@@ -421,11 +584,14 @@ out:
 		kw_error_clear(e);
 		rc = 0;
 	}
-	if (rc == 0) {
-		*out = o.all;
+	if (rc == 0 && n_live > 0) {
+		*out = o.full;
 		*n = n_live;
-		o.all = NULL;
-		o.n = 0;
+		o.full = NULL;
+	} else if (n_live > 0) {
+		/* not given out after all: the keys are the full copies' */
+		for (i = 0; i < n_live; i++)
+			free(o.full[i].keys);
 	}
 	op_done(&o);
 	kw_lifecycle_report_free(&scratch);
@@ -556,12 +722,12 @@ kw_lifecycle_update(const struct kw_config *cfg, const char *secret,
 		    kw_error_text(&ie));
 	}
 	/* required: no unrecorded update */
-	if ((rc = op_begin(&o, true, e)) != 0)
+	if ((rc = op_begin(&o, true, e)) != 0 || (rc = reserve(&o, e)) != 0)
 		goto out;
 	for (i = 0; i < o.n; i++) {
-		struct kw_reg_session *s = &o.all[i];
+		struct op_session *s = &o.all[i];
 
-		if (o.dead[i])
+		if (s->dead)
 			continue;
 		for (k = 0; k < s->n_keys; k++) {
 			struct kw_delivery *d = &s->keys[k];
@@ -601,10 +767,10 @@ kw_lifecycle_update(const struct kw_config *cfg, const char *secret,
 					first = ie;
 				continue;
 			}
-			copy_of(&c, s, d);
+			copy_of(&o, &c, s, d);
 			c.version = version;
-			if ((rc = copy_add(&report->done, &report->n_done, &c,
-			    e)) != 0 ||
+			if ((rc = copy_add(&report->done, &report->n_done,
+			    &o.cap_done, &c, e)) != 0 ||
 			    (rc = mark(&o, s->id, d->serial, version, e)) != 0)
 				goto out;
 			if (d->scope == KW_SCOPE_USER) {
@@ -645,12 +811,12 @@ out:
 
 /* Does delivery d of session s match f? */
 static bool
-matches(const struct kw_lifecycle_filter *f, const struct kw_reg_session *s,
-    const struct kw_delivery *d)
+matches(const struct op *o, const struct kw_lifecycle_filter *f,
+    const struct op_session *s, const struct kw_delivery *d)
 {
 	if (f->secret != NULL && strcmp(f->secret, d->secret) != 0)
 		return false;
-	if (f->user != NULL && strcmp(f->user, s->user) != 0)
+	if (f->user != NULL && strcmp(f->user, user_of(o, s)) != 0)
 		return false;
 	if (f->session != NULL && strcmp(f->session, s->id) != 0)
 		return false;
@@ -686,17 +852,17 @@ kw_lifecycle_revoke(const struct kw_config *cfg,
 		return kw_fail(e, KW_EINVAL, "revoke: '%s' is not a session id",
 		    f->session);
 	/* the kill switch works even when audit does not */
-	if ((rc = op_begin(&o, false, e)) != 0)
+	if ((rc = op_begin(&o, false, e)) != 0 || (rc = reserve(&o, e)) != 0)
 		goto out;
 	for (i = 0; i < o.n; i++) {
-		struct kw_reg_session *s = &o.all[i];
+		struct op_session *s = &o.all[i];
 
-		if (o.dead[i])
+		if (s->dead)
 			continue;
 		for (k = 0; k < s->n_keys; k++) {
 			struct kw_delivery *d = &s->keys[k];
 
-			if (!matches(f, s, d))
+			if (!matches(&o, f, s, d))
 				continue;
 			if (d->scope == KW_SCOPE_USER &&
 			    serial_in(shared, n_shared, d->serial)) {
@@ -717,9 +883,9 @@ kw_lifecycle_revoke(const struct kw_config *cfg,
 					first = ie;
 				continue;
 			}
-			copy_of(&c, s, d);
-			if ((rc = copy_add(&report->done, &report->n_done, &c,
-			    e)) != 0 ||
+			copy_of(&o, &c, s, d);
+			if ((rc = copy_add(&report->done, &report->n_done,
+			    &o.cap_done, &c, e)) != 0 ||
 			    (rc = mark(&o, s->id, d->serial, 0, e)) != 0)
 				goto out;
 			if (d->scope == KW_SCOPE_USER) {
@@ -736,11 +902,11 @@ kw_lifecycle_revoke(const struct kw_config *cfg,
 	}
 	/* a revoked user key is gone from every session that shared it */
 	for (i = 0; n_shared > 0 && i < o.n; i++) {
-		struct kw_reg_session *s = &o.all[i];
+		struct op_session *s = &o.all[i];
 
-		for (k = 0; !o.dead[i] && k < s->n_keys; k++)
+		for (k = 0; !s->dead && k < s->n_keys; k++)
 			if (s->keys[k].scope == KW_SCOPE_USER &&
-			    !matches(f, s, &s->keys[k]) &&
+			    !matches(&o, f, s, &s->keys[k]) &&
 			    serial_in(shared, n_shared, s->keys[k].serial) &&
 			    (rc = mark(&o, s->id, s->keys[k].serial, 0, e)) !=
 			    0)

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,13 +21,27 @@
 #include "registry.h"
 
 #define REG_FILE_MAX (1024 * 1024)
+#define REG_READ_BUF 8192	/* files up to this size: read on the stack */
 
 struct kw_registry {
 	char dir[PATH_MAX];
+	size_t dir_len;
+	int dir_fd;			/* dir, checked once: files are
+					 * opened relative to it */
 	int lock_fd;
+	uid_t euid;
 	struct kw_reg_mark *marks;	/* the journal, sorted; see journal_load */
-	size_t n_marks;
+	size_t n_marks, cap_marks;
 	bool marks_loaded;
+	/*
+	 * The ids of the session files, sorted, as the last complete walk
+	 * listed them (valid while this handle writes no session file: the
+	 * lock keeps everyone else out); saves kw_registry_mark() listing
+	 * the directory again.
+	 */
+	uint64_t *ids;			/* as numbers: see id_number() */
+	size_t n_ids, cap_ids;
+	bool ids_valid;
 };
 
 static int journal_apply(struct kw_registry *r, struct kw_reg_session *s,
@@ -172,39 +185,115 @@ kw_session_id_valid(const char *s)
 	return true;
 }
 
-/* Start time of a process (field 22 of /proc/pid/stat). */
+/*
+ * Start time of a process (field 22 of /proc/pid/stat): one open, one
+ * read, one close. The kernel makes the whole line at the first read, and
+ * field 22 lies within its first 600 bytes whatever the command name (at
+ * most 64 bytes) and the numbers before it (at most 20 digits each), so
+ * one read into buf is enough: a longer line is cut after field 22.
+ */
 int
 kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e)
 {
-	char path[64], buf[1024], *p, *tok, *save = NULL;
+	char path[32], buf[1024], *p, *end;
 	ssize_t n;
 	int fd, field;
 
 	*start = 0;
+	if (pid <= 0)
+		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)pid);
 	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ESRCH)
 			return kw_fail(e, KW_ENOTFOUND, "no process %ld",
 			    (long)pid);
 		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", path);
 	}
-	n = kw_read_all(fd, buf, sizeof(buf) - 1);
+	do {
+		n = read(fd, buf, sizeof(buf) - 1);
+	} while (n < 0 && errno == EINTR);
 	close(fd);
-	if (n <= 0)
+	if (n <= 0)	/* gone between the open and the read */
 		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)pid);
 	buf[n] = '\0';
-	/* the command name (field 2) may hold blanks and ')': skip to the last ')' */
-	if ((p = strrchr(buf, ')')) == NULL)
+	/* the command name (field 2) may hold blanks and ')': skip to the
+	 * last ')' */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
 		return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
-	p++;
-	field = 2;
-	for (tok = strtok_r(p, " ", &save); tok != NULL;
-	    tok = strtok_r(NULL, " ", &save)) {
-		if (++field == 22)
-			return kw_parse_u64(tok, 0, UINT64_MAX, start, e);
+	p += 2;
+	/* fields 3 to 21 are single blank-separated words */
+	for (field = 3; field < 22; field++) {
+		if ((p = strchr(p, ' ')) == NULL)
+			return kw_fail(e, KW_ECORRUPT, "%s: unexpected format",
+			    path);
+		p++;
 	}
-	return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
+	if ((end = strchr(p, ' ')) == NULL)
+		return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
+	*end = '\0';
+	return kw_parse_u64(p, 0, UINT64_MAX, start, e);
+}
+
+/* One pid in kw_openers_check()'s table. */
+struct pid_slot {
+	pid_t pid;			/* 0 = empty slot */
+	bool gone;			/* no such process */
+	uint64_t start;			/* else its start time */
+};
+
+/* Is the opener (pid, start) gone, given what pid's slot holds? */
+static bool
+slot_gone(const struct pid_slot *ps, uint64_t start)
+{
+	return ps->gone || ps->start != start;
+}
+
+/* Look a pid up: fill the slot. An unreadable start time counts as gone. */
+static void
+slot_fill(struct pid_slot *ps, pid_t pid)
+{
+	ps->pid = pid;
+	ps->gone = kw_proc_start_time(pid, &ps->start, NULL) != 0;
+}
+
+/* Check openers (see registry.h): each distinct pid is read once. */
+int
+kw_openers_check(struct kw_opener *op, size_t n, struct kw_error *e)
+{
+	struct pid_slot *tab, one;
+	size_t cap, i, h;
+
+	if (n == 0)
+		return 0;
+	if (n == 1) {
+		if (op[0].pid <= 0) {
+			op[0].gone = true;
+			return 0;
+		}
+		slot_fill(&one, op[0].pid);
+		op[0].gone = slot_gone(&one, op[0].start);
+		return 0;
+	}
+	/* open addressing, at most half full */
+	for (cap = 4; cap < 2 * n; cap *= 2)
+		;
+	if ((tab = calloc(cap, sizeof(*tab))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	for (i = 0; i < n; i++) {
+		if (op[i].pid <= 0) {
+			op[i].gone = true;
+			continue;
+		}
+		h = ((size_t)(uint32_t)op[i].pid * 2654435761u) & (cap - 1);
+		while (tab[h].pid != 0 && tab[h].pid != op[i].pid)
+			h = (h + 1) & (cap - 1);
+		if (tab[h].pid == 0)
+			slot_fill(&tab[h], op[i].pid);
+		op[i].gone = slot_gone(&tab[h], op[i].start);
+	}
+	free(tab);
+	return 0;
 }
 
 /* ---- open and lock --------------------------------------------------- */
@@ -215,7 +304,7 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
     struct kw_error *e)
 {
 	struct kw_registry *r;
-	char parent[PATH_MAX], lock[PATH_MAX], *slash;
+	char parent[PATH_MAX], *slash;
 	struct stat st;
 	int rc;
 
@@ -224,11 +313,15 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 		return kw_fail(e, KW_EINVAL, "run_dir: not an absolute path");
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	r->dir_fd = -1;
 	r->lock_fd = -1;
-	if ((rc = kw_snprintf(r->dir, sizeof(r->dir), e, "%s", run_dir)) != 0 ||
-	    (rc = kw_snprintf(parent, sizeof(parent), e, "%s", run_dir)) != 0 ||
-	    (rc = kw_snprintf(lock, sizeof(lock), e, "%s/.lock", run_dir)) != 0)
+	r->euid = geteuid();
+	/* room for "/<name>" after it: a file name is at most NAME_MAX */
+	if ((rc = kw_snprintf(r->dir, sizeof(r->dir) - NAME_MAX - 2, e, "%s",
+	    run_dir)) != 0 ||
+	    (rc = kw_snprintf(parent, sizeof(parent), e, "%s", run_dir)) != 0)
 		goto fail;
+	r->dir_len = strlen(r->dir);
 	if (lstat(r->dir, &st) < 0 && errno == ENOENT) {
 		slash = strrchr(parent, '/');
 		if (slash != NULL && slash != parent) {
@@ -242,25 +335,43 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 	}
 	if ((rc = kw_ensure_dir(r->dir, 0700, e)) != 0)
 		goto fail;
-	if (lstat(r->dir, &st) < 0) {
+	/*
+	 * Every later access goes through this descriptor, checked here:
+	 * the directory cannot be swapped for another after the check.
+	 */
+	r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (r->dir_fd < 0) {
+		rc = kw_fail_errno(e, errno == ELOOP || errno == ENOTDIR ?
+		    KW_EUNSAFE : KW_ESYSTEM, errno, "%s", r->dir);
+		goto fail;
+	}
+	if (fstat(r->dir_fd, &st) < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
 		goto fail;
 	}
-	if ((st.st_mode & 077) != 0 && chmod(r->dir, 0700) < 0) {
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != r->euid) ||
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+		rc = kw_fail(e, KW_EUNSAFE, "%s: not a directory owned by root "
+		    "and writable by it only", r->dir);
+		goto fail;
+	}
+	if ((st.st_mode & 077) != 0 && fchmod(r->dir_fd, 0700) < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: chmod 0700",
 		    r->dir);
 		goto fail;
 	}
-	r->lock_fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600);
+	r->lock_fd = openat(r->dir_fd, ".lock", O_RDWR | O_CREAT | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (r->lock_fd < 0) {
-		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s", lock);
+		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s/.lock", r->dir);
 		goto fail;
 	}
 	while (flock(r->lock_fd, LOCK_EX) < 0) {
 		if (errno == EINTR)
 			continue;
-		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: flock", lock);
+		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s/.lock: flock",
+		    r->dir);
 		goto fail;
 	}
 	*out = r;
@@ -278,8 +389,150 @@ kw_registry_close(struct kw_registry *r)
 		return;
 	if (r->lock_fd >= 0)
 		close(r->lock_fd);	/* releases the flock */
+	if (r->dir_fd >= 0)
+		close(r->dir_fd);
 	free(r->marks);
+	free(r->ids);
 	free(r);
+}
+
+/* "<dir>/<name>" into buf (PATH_MAX): for writes and messages. */
+static void
+reg_path(const struct kw_registry *r, const char *name, char *buf)
+{
+	size_t n = strnlen(name, NAME_MAX);
+
+	/* kw_registry_open() left room for a name of NAME_MAX */
+	memcpy(buf, r->dir, r->dir_len);
+	buf[r->dir_len] = '/';
+	memcpy(buf + r->dir_len + 1, name, n);
+	buf[r->dir_len + 1 + n] = '\0';
+}
+
+/*
+ * Open the registry file name (path: its full name, for messages) for
+ * reading, relative to the checked directory, with the checks of
+ * kw_safe_open() and KW_SAFE_SECRET, at most max bytes. *size is its
+ * size. KW_ENOTFOUND when there is no such file.
+ */
+static int
+reg_open(struct kw_registry *r, const char *name, const char *path,
+    size_t max, int *fd, size_t *size, struct kw_error *e)
+{
+	struct stat st;
+	int rc;
+
+	*size = 0;
+	if ((rc = kw_safe_openat(r->dir_fd, name, path, KW_SAFE_SECRET,
+	    (off_t)max, fd, &st, e)) != 0)
+		return rc;
+	*size = (size_t)st.st_size;
+	return 0;
+}
+
+/* A file's text: in the caller's buffer when it fits, else on the heap. */
+struct reg_text {
+	char *p;		/* NUL-terminated */
+	size_t len;
+	char *heap;		/* free() this */
+};
+
+/*
+ * Read the registry file name (checked by reg_open()) whole into t: into
+ * buf (size bytes) when it fits, else into a heap buffer. A registry file
+ * is replaced by rename(2), never changed in place, so one read(2) of one
+ * byte more than fstat said normally gets it all: fewer bytes mean its
+ * end, the extra byte a file that grew (refused, like kw_read_file()).
+ */
+static int
+reg_read(struct kw_registry *r, const char *name, const char *path,
+    size_t max, char *buf, size_t size, struct reg_text *t,
+    struct kw_error *e)
+{
+	size_t fsize, cap, n = 0;
+	ssize_t got;
+	char *p;
+	int fd, rc;
+
+	memset(t, 0, sizeof(*t));
+	if ((rc = reg_open(r, name, path, max, &fd, &fsize, e)) != 0)
+		return rc;
+	cap = fsize + 1;		/* read one byte more than expected */
+	if (cap + 1 <= size) {
+		p = buf;
+	} else if ((p = t->heap = malloc(cap + 1)) == NULL) {
+		rc = kw_fail(e, KW_ENOMEM, "%s: out of memory", path);
+		goto out;
+	}
+	for (;;) {
+		got = read(fd, p + n, cap - n);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: read",
+			    path);
+			goto out;
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
+		if (n == cap) {
+			rc = kw_fail(e, KW_ECORRUPT, "%s: changed while being "
+			    "read", path);
+			goto out;
+		}
+		if (n >= fsize)
+			break;	/* asked for more than this: the end */
+	}
+	p[n] = '\0';
+	t->p = p;
+	t->len = n;
+	rc = 0;
+out:
+	close(fd);
+	if (rc != 0) {
+		free(t->heap);
+		memset(t, 0, sizeof(*t));
+	}
+	return rc;
+}
+
+/* A directory stream over the checked registry directory. */
+static int
+reg_opendir(struct kw_registry *r, DIR **d, struct kw_error *e)
+{
+	int fd;
+
+	*d = NULL;
+	fd = openat(r->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	if ((*d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	}
+	return 0;
+}
+
+/* Remove the registry file name; a missing one is not an error. */
+static int
+reg_unlink(struct kw_registry *r, const char *name, struct kw_error *e)
+{
+	char path[PATH_MAX];
+
+	if (unlinkat(r->dir_fd, name, 0) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		reg_path(r, name, path);
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: unlink", path);
+	}
+	while (fsync(r->dir_fd) < 0) {
+		if (errno == EINTR)
+			continue;
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fsync "
+		    "directory", r->dir);
+	}
+	return 0;
 }
 
 /* ---- records ----------------------------------------------------------- */
@@ -393,15 +646,28 @@ session_path(struct kw_registry *r, const struct kw_reg_session *s,
 	    (long)s->pid, (unsigned long long)s->start);
 }
 
-/* The file name of a user key. */
+/* The name of a user key's file, "u.<uid>.<secret>" (NAME_MAX + 1). */
 static int
-userkey_path(struct kw_registry *r, uid_t uid, const char *secret, char *buf,
-    size_t size, struct kw_error *e)
+userkey_name(uid_t uid, const char *secret, char *buf, struct kw_error *e)
 {
 	if (kw_name_check(secret, e) != 0)
 		return KW_EINVAL;
-	return kw_snprintf(buf, size, e, "%s/u.%lu.%s", r->dir,
+	return kw_snprintf(buf, NAME_MAX + 1, e, "u.%lu.%s",
 	    (unsigned long)uid, secret);
+}
+
+/* The path of a user key's file (buf: PATH_MAX). */
+static int
+userkey_path(struct kw_registry *r, uid_t uid, const char *secret, char *buf,
+    struct kw_error *e)
+{
+	char name[NAME_MAX + 1];
+	int rc;
+
+	if ((rc = userkey_name(uid, secret, name, e)) != 0)
+		return rc;
+	reg_path(r, name, buf);
+	return 0;
 }
 
 /* Write a session file. */
@@ -418,6 +684,7 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 		return kw_fail(e, KW_EINTERNAL, "registry: bad session id");
 	if ((rc = session_path(r, s, path, sizeof(path), e)) != 0)
 		return rc;
+	r->ids_valid = false;
 	sb_printf(&b, "keyward-session 1\nid %s\n", s->id);
 	sb_field(&b, "user", s->user);
 	sb_printf(&b, "uid %lu\npid %ld\nstart %llu\n", (unsigned long)s->uid,
@@ -452,8 +719,7 @@ kw_registry_userkey_put(struct kw_registry *r, const struct kw_reg_userkey *u,
 	size_t i;
 	int rc;
 
-	if ((rc = userkey_path(r, u->uid, u->secret, path, sizeof(path), e)) !=
-	    0)
+	if ((rc = userkey_path(r, u->uid, u->secret, path, e)) != 0)
 		return rc;
 	sb_printf(&b, "keyward-userkey 1\nsecret %s\nuid %lu\n", u->secret,
 	    (unsigned long)u->uid);
@@ -540,7 +806,7 @@ parse_key(const char *path, unsigned ln, char *v, struct kw_delivery *d,
 	if (!kw_name_valid(f[0]))
 		return kw_fail(e, KW_ECORRUPT, "%s:%u: bad secret name", path,
 		    ln);
-	snprintf(d->secret, sizeof(d->secret), "%s", f[0]);
+	memcpy(d->secret, f[0], strlen(f[0]) + 1);	/* valid: it fits */
 	if (num(path, ln, "version", f[1], UINT32_MAX, &u, e) != 0)
 		return KW_ECORRUPT;
 	d->version = (uint32_t)u;
@@ -579,6 +845,13 @@ line_start(struct parse_ctx *c, char *line, unsigned ln, const char *magic,
 	return 0;
 }
 
+/* Is line's key key? (The first byte first: most keys differ there.) */
+static inline bool
+is_key(const char *line, const char *key)
+{
+	return line[0] == key[0] && strcmp(line, key) == 0;
+}
+
 /* One line of a session file. */
 static int
 session_line(char *line, unsigned ln, void *arg, struct kw_error *e)
@@ -594,39 +867,39 @@ session_line(char *line, unsigned ln, void *arg, struct kw_error *e)
 	if ((rc = line_start(c, line, ln, "keyward-session 1", "session",
 	    &v, e)) != 0)
 		return rc > 0 ? 0 : rc;
-	if (strcmp(line, "id") == 0) {
+	if (is_key(line, "id")) {
 		if (!kw_session_id_valid(v))
 			return kw_fail(e, KW_ECORRUPT, "%s:%u: bad id",
 			    c->path, ln);
 		memcpy(s->id, v, sizeof(s->id));
-	} else if (strcmp(line, "user") == 0) {
+	} else if (is_key(line, "user")) {
 		rc = decode(v, s->user, sizeof(s->user));
-	} else if (strcmp(line, "service") == 0) {
+	} else if (is_key(line, "service")) {
 		rc = decode(v, s->service, sizeof(s->service));
-	} else if (strcmp(line, "tty") == 0) {
+	} else if (is_key(line, "tty")) {
 		rc = decode(v, s->tty, sizeof(s->tty));
-	} else if (strcmp(line, "exe") == 0) {
+	} else if (is_key(line, "exe")) {
 		rc = decode(v, s->exe, sizeof(s->exe));
-	} else if (strcmp(line, "uid") == 0) {
+	} else if (is_key(line, "uid")) {
 		if (num(c->path, ln, line, v, UINT32_MAX - 1, &u, e) != 0)
 			return KW_ECORRUPT;
 		s->uid = (uid_t)u;
-	} else if (strcmp(line, "pid") == 0) {
+	} else if (is_key(line, "pid")) {
 		if (num(c->path, ln, line, v, INT32_MAX, &u, e) != 0)
 			return KW_ECORRUPT;
 		s->pid = (pid_t)u;
-	} else if (strcmp(line, "start") == 0) {
+	} else if (is_key(line, "start")) {
 		if (num(c->path, ln, line, v, UINT64_MAX, &s->start, e) != 0)
 			return KW_ECORRUPT;
-	} else if (strcmp(line, "ring") == 0) {
+	} else if (is_key(line, "ring")) {
 		if (snum(c->path, ln, line, v, 0, INT32_MAX, &n, e) != 0)
 			return KW_ECORRUPT;
 		s->ring = (int32_t)n;
-	} else if (strcmp(line, "opened") == 0) {
+	} else if (is_key(line, "opened")) {
 		if (snum(c->path, ln, line, v, INT64_MIN, INT64_MAX,
 		    &s->opened, e) != 0)
 			return KW_ECORRUPT;
-	} else if (strcmp(line, "key") == 0) {
+	} else if (is_key(line, "key")) {
 		if (parse_key(c->path, ln, v, &d, e) != 0)
 			return KW_ECORRUPT;
 		return kw_reg_session_add_key(s, &d, e);
@@ -691,33 +964,110 @@ userkey_line(char *line, unsigned ln, void *arg, struct kw_error *e)
 	return 0;
 }
 
-/* Read and parse one registry file. */
+/*
+ * kw_text_lines() without continuations, splitting text (len bytes, then a
+ * NUL; ours to change) in place rather than copying every line twice: the
+ * same rules and messages. '#' comments and blanks at both ends are
+ * stripped, blank lines skipped; NUL bytes, CRs and lines over
+ * KW_LINE_MAX are refused. fn gets each line NUL-terminated, and its
+ * number.
+ */
 static int
-read_reg_file(const char *path, struct kw_reg_session *s,
-    struct kw_reg_userkey *u, struct kw_error *e)
+reg_lines(const char *name, char *text, size_t len,
+    int (*fn)(char *line, unsigned lineno, void *arg, struct kw_error *e),
+    void *arg, struct kw_error *e)
 {
-	struct parse_ctx c = { path, false, s, u, NULL };
-	char *text = NULL;
-	size_t len = 0;
+	size_t pos = 0, plen;
+	unsigned lineno = 0;
+	char *line, *nl, *hash;
+	bool clean, hashes;
 	int rc;
 
-	rc = kw_read_file(path, KW_SAFE_SECRET, REG_FILE_MAX, &text, &len, e);
+	/* the whole text at once: line by line only where it matters */
+	clean = memchr(text, '\0', len) == NULL &&
+	    memchr(text, '\r', len) == NULL;
+	hashes = memchr(text, '#', len) != NULL;
+	while (pos < len) {
+		lineno++;
+		line = text + pos;
+		nl = memchr(line, '\n', len - pos);
+		plen = nl != NULL ? (size_t)(nl - line) : len - pos;
+		if (plen > KW_LINE_MAX)
+			return kw_fail(e, KW_EINVAL,
+			    "%s:%u: line longer than %d bytes", name, lineno,
+			    KW_LINE_MAX);
+		if (!clean && memchr(line, '\0', plen) != NULL)
+			return kw_fail(e, KW_EINVAL, "%s:%u: NUL byte in line",
+			    name, lineno);
+		if (!clean && memchr(line, '\r', plen) != NULL)
+			return kw_fail(e, KW_EINVAL,
+			    "%s:%u: carriage return in line (DOS line "
+			    "endings?)", name, lineno);
+		pos += plen + (nl != NULL ? 1 : 0);
+		line[plen] = '\0';	/* the '\n', or the NUL after text */
+		if (hashes && (hash = memchr(line, '#', plen)) != NULL) {
+			*hash = '\0';
+			plen = (size_t)(hash - line);
+		}
+		while (plen > 0 && (line[plen - 1] == ' ' ||
+		    line[plen - 1] == '\t'))
+			line[--plen] = '\0';
+		while (*line == ' ' || *line == '\t') {
+			line++;
+			plen--;
+		}
+		if (plen + 1 > KW_LINE_MAX)
+			return kw_fail(e, KW_EINVAL,
+			    "%s:%u: logical line longer than %d bytes", name,
+			    lineno, KW_LINE_MAX);
+		if (plen == 0)
+			continue;
+		if ((rc = fn(line, lineno, arg, e)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * Read and parse the registry file name: a session into s, or a user key
+ * into u. Files of up to REG_READ_BUF bytes (all but the odd one) are read
+ * on the stack.
+ */
+static int
+read_reg_file(struct kw_registry *r, const char *name,
+    struct kw_reg_session *s, struct kw_reg_userkey *u, struct kw_error *e)
+{
+	char path[PATH_MAX], buf[REG_READ_BUF];
+	struct parse_ctx c = { path, false, s, u, NULL };
+	struct reg_text t;
+	int rc;
+
+	reg_path(r, name, path);
+	rc = reg_read(r, name, path, REG_FILE_MAX, buf, sizeof(buf), &t, e);
 	if (rc != 0)
 		return rc;
-	rc = kw_text_lines(path, text, len, false,
+	rc = reg_lines(path, t.p, t.len,
 	    s != NULL ? session_line : userkey_line, &c, e);
 	if (rc == 0 && !c.header)
 		rc = kw_fail(e, KW_ECORRUPT, "%s: empty registry file", path);
-	free(text);
+	free(t.heap);
 	return rc;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
 
-/* Find the file name of session id in the directory. */
+/* True when name is a registry file with that prefix ("s." or "u."). */
+static bool
+reg_name_is(const char *name, const char *prefix)
+{
+	return name[0] == prefix[0] && name[1] == prefix[1] &&
+	    strstr(name, ".tmp.") == NULL;
+}
+
+/* Find the file name (NAME_MAX + 1) of session id in the directory. */
 static int
-find_session_file(struct kw_registry *r, const char *id, char *path,
-    size_t size, struct kw_error *e)
+find_session_file(struct kw_registry *r, const char *id, char *name,
+    struct kw_error *e)
 {
 	char prefix[KW_SESSION_ID_LEN + 4];
 	struct dirent *de;
@@ -727,13 +1077,14 @@ find_session_file(struct kw_registry *r, const char *id, char *path,
 	if (!kw_session_id_valid(id))
 		return kw_fail(e, KW_EINVAL, "'%s' is not a session id", id);
 	snprintf(prefix, sizeof(prefix), "s.%s.", id);
-	if ((d = opendir(r->dir)) == NULL)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	if ((rc = reg_opendir(r, &d, e)) != 0)
+		return rc;
+	rc = KW_ENOTFOUND;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
 		    strstr(de->d_name, ".tmp.") != NULL)
 			continue;
-		rc = kw_snprintf(path, size, e, "%s/%s", r->dir, de->d_name);
+		rc = kw_snprintf(name, NAME_MAX + 1, e, "%s", de->d_name);
 		break;
 	}
 	closedir(d);
@@ -747,13 +1098,13 @@ int
 kw_registry_session_get(struct kw_registry *r, const char *id,
     struct kw_reg_session *out, struct kw_error *e)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = find_session_file(r, id, path, sizeof(path), e)) != 0)
+	if ((rc = find_session_file(r, id, name, e)) != 0)
 		return rc;
-	if ((rc = read_reg_file(path, out, NULL, e)) != 0 ||
+	if ((rc = read_reg_file(r, name, out, NULL, e)) != 0 ||
 	    (rc = journal_apply(r, out, e)) != 0)
 		kw_reg_session_clear(out);
 	return rc;
@@ -764,17 +1115,18 @@ int
 kw_registry_session_del(struct kw_registry *r, const char *id,
     struct kw_error *e)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
 	int rc;
 
-	rc = find_session_file(r, id, path, sizeof(path), e);
-	if (rc == KW_ENOTFOUND)
+	rc = find_session_file(r, id, name, e);
+	if (rc == KW_ENOTFOUND) {
+		kw_error_clear(e);
 		return 0;
+	}
 	if (rc != 0)
 		return rc;
-	if (unlink(path) < 0 && errno != ENOENT)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: unlink", path);
-	return kw_fsync_parent(path, e);
+	r->ids_valid = false;
+	return reg_unlink(r, name, e);
 }
 
 /* Read a user key. */
@@ -782,16 +1134,17 @@ int
 kw_registry_userkey_get(struct kw_registry *r, uid_t uid, const char *secret,
     struct kw_reg_userkey *out, struct kw_error *e)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if ((rc = userkey_path(r, uid, secret, path, sizeof(path), e)) != 0)
+	if ((rc = userkey_name(uid, secret, name, e)) != 0)
 		return rc;
-	if (access(path, F_OK) < 0 && errno == ENOENT)
-		return kw_fail(e, KW_ENOTFOUND, "no user key %s for uid %lu",
-		    secret, (unsigned long)uid);
-	if ((rc = read_reg_file(path, NULL, out, e)) != 0)
+	rc = read_reg_file(r, name, NULL, out, e);
+	if (rc == KW_ENOTFOUND)
+		kw_fail(e, rc, "no user key %s for uid %lu", secret,
+		    (unsigned long)uid);
+	if (rc != 0)
 		kw_reg_userkey_clear(out);
 	return rc;
 }
@@ -801,76 +1154,221 @@ int
 kw_registry_userkey_del(struct kw_registry *r, uid_t uid, const char *secret,
     struct kw_error *e)
 {
-	char path[PATH_MAX];
+	char name[NAME_MAX + 1];
 	int rc;
 
-	if ((rc = userkey_path(r, uid, secret, path, sizeof(path), e)) != 0)
+	if ((rc = userkey_name(uid, secret, name, e)) != 0)
 		return rc;
-	if (unlink(path) < 0) {
-		if (errno == ENOENT)
-			return 0;
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: unlink", path);
-	}
-	return kw_fsync_parent(path, e);
+	return reg_unlink(r, name, e);
 }
 
-/* Read every file whose name starts with prefix ("s." or "u."). */
-static int
-read_all(struct kw_registry *r, const char *prefix, void **out, size_t *n,
-    size_t elem, struct kw_error *e)
+/*
+ * arr (of elem-byte elements, *cap of them) grown to hold at least need,
+ * doubling; NULL (arr untouched) when out of memory. The new elements are
+ * left as they are: the pages of unused room are never touched.
+ */
+static void *
+grow(void *arr, size_t *cap, size_t need, size_t elem)
 {
-	char path[PATH_MAX];
+	void *na;
+	size_t nc;
+
+	if (need <= *cap)
+		return arr;
+	for (nc = *cap > 0 ? *cap : 16; nc < need; nc *= 2)
+		;
+	if ((na = reallocarray(arr, nc, elem)) == NULL)
+		return NULL;
+	*cap = nc;
+	return na;
+}
+
+/*
+ * A session id (16 lowercase hex) as a number: ids in numeric order are
+ * in strcmp() order, the order of the journal.
+ */
+static uint64_t
+id_number(const char *id)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < KW_SESSION_ID_LEN; i++)
+		v = v << 4 | (uint64_t)(id[i] <= '9' ? id[i] - '0' :
+		    id[i] - 'a' + 10);
+	return v;
+}
+
+/*
+ * If name is a session file's name, "s.<id>.", with a well-formed id, set
+ * *id to that id as a number.
+ */
+static bool
+session_file_id(const char *name, uint64_t *id)
+{
+	char buf[KW_SESSION_ID_LEN + 1];
+
+	if (!reg_name_is(name, "s.") ||
+	    strnlen(name, 3 + KW_SESSION_ID_LEN) < 3 + KW_SESSION_ID_LEN ||
+	    name[2 + KW_SESSION_ID_LEN] != '.')
+		return false;
+	memcpy(buf, name + 2, KW_SESSION_ID_LEN);
+	buf[KW_SESSION_ID_LEN] = '\0';
+	if (!kw_session_id_valid(buf))
+		return false;
+	*id = id_number(buf);
+	return true;
+}
+
+/* A sort key: a session id (as a number), a serial, and whose it is. */
+struct rkey {
+	uint64_t hi;
+	uint32_t lo;
+	uint32_t at;			/* index in the unsorted array */
+};
+
+/* Byte b (0 = lowest) of key k: lo's bytes, then hi's. */
+static unsigned
+rkey_byte(const struct rkey *k, unsigned b)
+{
+	return b < 4 ? (k->lo >> (8 * b)) & 0xff :
+	    (unsigned)(k->hi >> (8 * (b - 4))) & 0xff;
+}
+
+/*
+ * Sort n keys by (hi, lo): a least-significant-byte-first radix sort, one
+ * stable counting pass a byte (a pass whose byte is the same everywhere is
+ * skipped); tmp has room for n. A thousand keys sort in microseconds where
+ * qsort() takes a fifth of a millisecond here. with_lo false: by hi only.
+ */
+static void
+rkeys_sort(struct rkey *k, struct rkey *tmp, size_t n, bool with_lo)
+{
+	struct rkey *src = k, *dst = tmp, *t;
+	size_t count[256], pos, c, i;
+	unsigned b;
+
+	for (b = with_lo ? 0 : 4; n > 1 && b < 12; b++) {
+		memset(count, 0, sizeof(count));
+		for (i = 0; i < n; i++)
+			count[rkey_byte(&src[i], b)]++;
+		if (count[rkey_byte(&src[0], b)] == n)
+			continue;
+		for (pos = 0, i = 0; i < 256; i++) {
+			c = count[i];
+			count[i] = pos;
+			pos += c;
+		}
+		for (i = 0; i < n; i++)
+			dst[count[rkey_byte(&src[i], b)]++] = src[i];
+		t = src;
+		src = dst;
+		dst = t;
+	}
+	if (src != k)
+		memcpy(k, src, n * sizeof(*k));
+}
+
+/* Sort n ids (numbers) in place; false when out of memory. */
+static bool
+ids_sort(uint64_t *ids, size_t n)
+{
+	struct rkey *k;
+	size_t i;
+
+	if (n < 2)
+		return true;
+	if ((k = reallocarray(NULL, 2 * n, sizeof(*k))) == NULL)
+		return false;
+	for (i = 0; i < n; i++) {
+		k[i].hi = ids[i];
+		k[i].lo = 0;
+		k[i].at = 0;
+	}
+	rkeys_sort(k, k + n, n, false);
+	for (i = 0; i < n; i++)
+		ids[i] = k[i].hi;
+	free(k);
+	return true;
+}
+
+/* Walk every session (see registry.h). */
+int
+kw_registry_sessions_walk(struct kw_registry *r,
+    int (*fn)(struct kw_reg_session *s, void *arg, struct kw_error *e),
+    void *arg, struct kw_error *e)
+{
+	struct kw_reg_session *s;
+	uint64_t *ids, id;
 	struct dirent *de;
-	unsigned char *arr = NULL, *na;
-	size_t cnt = 0;
 	DIR *d;
 	int rc = 0;
 
-	*out = NULL;
-	*n = 0;
-	if ((d = opendir(r->dir)) == NULL)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	/* one struct for all (a few kilobytes, mostly exe): reused */
+	if ((s = malloc(sizeof(*s))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	if ((rc = reg_opendir(r, &d, e)) != 0) {
+		free(s);
+		return rc;
+	}
+	r->ids_valid = false;
+	r->n_ids = 0;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, prefix, 2) != 0 ||
-		    strstr(de->d_name, ".tmp.") != NULL)
+		if (!reg_name_is(de->d_name, "s."))
 			continue;
-		if ((rc = kw_snprintf(path, sizeof(path), e, "%s/%s", r->dir,
-		    de->d_name)) != 0)
-			break;
-		if ((na = reallocarray(arr, cnt + 1, elem)) == NULL) {
-			rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
-			break;
+		/* the listing kw_registry_mark() would make */
+		if (session_file_id(de->d_name, &id)) {
+			if ((ids = grow(r->ids, &r->cap_ids, r->n_ids + 1,
+			    sizeof(*ids))) == NULL) {
+				rc = kw_fail(e, KW_ENOMEM,
+				    "registry: out of memory");
+				break;
+			}
+			r->ids = ids;
+			ids[r->n_ids++] = id;
 		}
-		arr = na;
-		memset(arr + cnt * elem, 0, elem);
-		rc = read_reg_file(path,
-		    prefix[0] == 's' ? (void *)(arr + cnt * elem) : NULL,
-		    prefix[0] == 'u' ? (void *)(arr + cnt * elem) : NULL, e);
+		memset(s, 0, sizeof(*s));
+		rc = read_reg_file(r, de->d_name, s, NULL, e);
 		if (rc == KW_ENOTFOUND) {	/* removed meanwhile */
+			free(s->keys);
 			rc = 0;
 			continue;
 		}
-		if (rc == 0 && prefix[0] == 's')
-			rc = journal_apply(r, (void *)(arr + cnt * elem), e);
-		if (rc != 0) {
-			if (prefix[0] == 's')
-				kw_reg_session_clear((void *)(arr + cnt * elem));
-			else
-				kw_reg_userkey_clear((void *)(arr + cnt * elem));
+		if (rc == 0)
+			rc = journal_apply(r, s, e);
+		if (rc == 0)
+			rc = fn(s, arg, e);
+		free(s->keys);		/* unless fn took them */
+		if (rc != 0)
 			break;
-		}
-		cnt++;
 	}
 	closedir(d);
-	if (rc != 0) {
-		if (prefix[0] == 's')
-			kw_reg_sessions_free((void *)arr, cnt);
-		else
-			kw_reg_userkeys_free((void *)arr, cnt);
-		return rc;
-	}
-	*out = arr;
-	*n = cnt;
+	free(s);
+	/* without the memory to sort them, kw_registry_mark() lists again */
+	if (rc == 0 && ids_sort(r->ids, r->n_ids))
+		r->ids_valid = true;
+	return rc;
+}
+
+/* kw_registry_sessions()'s walk: keep a copy of each. */
+struct sessions_acc {
+	struct kw_reg_session *arr;
+	size_t n, cap;
+};
+
+static int
+sessions_keep(struct kw_reg_session *s, void *arg, struct kw_error *e)
+{
+	struct sessions_acc *a = arg;
+	struct kw_reg_session *na;
+
+	if ((na = grow(a->arr, &a->cap, a->n + 1, sizeof(*na))) ==
+	    NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	a->arr = na;
+	a->arr[a->n++] = *s;
+	s->keys = NULL;			/* taken */
+	s->n_keys = 0;
 	return 0;
 }
 
@@ -879,14 +1377,18 @@ int
 kw_registry_sessions(struct kw_registry *r, struct kw_reg_session **out,
     size_t *n, struct kw_error *e)
 {
-	void *p;
+	struct sessions_acc a = { NULL, 0, 0 };
 	int rc;
 
 	*out = NULL;
-	rc = read_all(r, "s.", &p, n, sizeof(**out), e);
-	if (rc == 0)
-		*out = p;
-	return rc;
+	*n = 0;
+	if ((rc = kw_registry_sessions_walk(r, sessions_keep, &a, e)) != 0) {
+		kw_reg_sessions_free(a.arr, a.n);
+		return rc;
+	}
+	*out = a.arr;
+	*n = a.n;
+	return 0;
 }
 
 /* Every user key. */
@@ -894,29 +1396,75 @@ int
 kw_registry_userkeys(struct kw_registry *r, struct kw_reg_userkey **out,
     size_t *n, struct kw_error *e)
 {
-	void *p;
+	struct kw_reg_userkey *arr = NULL, *na;
+	struct dirent *de;
+	size_t cnt = 0, cap = 0;
+	DIR *d;
 	int rc;
 
 	*out = NULL;
-	rc = read_all(r, "u.", &p, n, sizeof(**out), e);
-	if (rc == 0)
-		*out = p;
-	return rc;
+	*n = 0;
+	if ((rc = reg_opendir(r, &d, e)) != 0)
+		return rc;
+	while ((de = readdir(d)) != NULL) {
+		if (!reg_name_is(de->d_name, "u."))
+			continue;
+		if ((na = grow(arr, &cap, cnt + 1, sizeof(*arr))) == NULL) {
+			rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+			break;
+		}
+		arr = na;
+		memset(&arr[cnt], 0, sizeof(*arr));
+		rc = read_reg_file(r, de->d_name, NULL, &arr[cnt], e);
+		if (rc == KW_ENOTFOUND) {	/* removed meanwhile */
+			kw_reg_userkey_clear(&arr[cnt]);
+			rc = 0;
+			continue;
+		}
+		if (rc != 0) {
+			kw_reg_userkey_clear(&arr[cnt]);
+			break;
+		}
+		cnt++;
+	}
+	closedir(d);
+	if (rc != 0) {
+		kw_reg_userkeys_free(arr, cnt);
+		return rc;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
 }
 
-/* Is the process that opened a session (pid, start) gone? */
+/*
+ * Split a session file name "s.<id>.<pid>.<start>": id (17 bytes), pid,
+ * start. False when name is not one.
+ */
 static bool
-opener_gone(pid_t pid, uint64_t start)
+session_name_parse(const char *name, char *id, pid_t *pid, uint64_t *start)
 {
-	uint64_t now;
+	char buf[NAME_MAX + 1], *pid_s, *start_s;
+	uint64_t p;
 
-	if (pid <= 0)
-		return true;
-	if (kill(pid, 0) < 0 && errno == ESRCH)
-		return true;
-	if (kw_proc_start_time(pid, &now, NULL) == KW_ENOTFOUND)
-		return true;
-	return now != start;
+	if (strnlen(name, NAME_MAX + 1) > NAME_MAX ||
+	    !reg_name_is(name, "s.") ||
+	    strlen(name) < 2 + KW_SESSION_ID_LEN + 4 ||
+	    name[2 + KW_SESSION_ID_LEN] != '.')
+		return false;
+	memcpy(buf, name, strlen(name) + 1);
+	buf[2 + KW_SESSION_ID_LEN] = '\0';
+	pid_s = buf + 3 + KW_SESSION_ID_LEN;
+	if ((start_s = strchr(pid_s, '.')) == NULL)
+		return false;
+	*start_s++ = '\0';
+	if (!kw_session_id_valid(buf + 2) ||
+	    kw_parse_u64(pid_s, 1, INT32_MAX, &p, NULL) != 0 ||
+	    kw_parse_u64(start_s, 0, UINT64_MAX, start, NULL) != 0)
+		return false;
+	memcpy(id, buf + 2, KW_SESSION_ID_LEN + 1);
+	*pid = (pid_t)p;
+	return true;
 }
 
 /* Ids of sessions whose opener is gone, from file names alone. */
@@ -926,50 +1474,54 @@ kw_registry_dead_sessions(struct kw_registry *r, kw_session_id **ids,
 {
 	struct dirent *de;
 	kw_session_id *arr = NULL, *na;
-	char name[NAME_MAX + 1], *pid_s, *start_s;
-	uint64_t pid, start;
-	size_t cnt = 0;
+	struct kw_opener *op = NULL, *nop;
+	size_t cnt = 0, cap = 0, opcap = 0, i, dead = 0;
 	DIR *d;
 	int rc = 0;
 
 	*ids = NULL;
 	*n = 0;
-	if ((d = opendir(r->dir)) == NULL)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	if ((rc = reg_opendir(r, &d, e)) != 0)
+		return rc;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "s.", 2) != 0 ||
-		    strstr(de->d_name, ".tmp.") != NULL)
+		kw_session_id id;
+		pid_t pid;
+		uint64_t start;
+
+		if (!session_name_parse(de->d_name, id, &pid, &start))
 			continue;
-		snprintf(name, sizeof(name), "%s", de->d_name);
-		/* s.<id>.<pid>.<start> */
-		if (strlen(name) < 2 + KW_SESSION_ID_LEN + 4 ||
-		    name[2 + KW_SESSION_ID_LEN] != '.')
-			continue;
-		name[2 + KW_SESSION_ID_LEN] = '\0';
-		pid_s = name + 3 + KW_SESSION_ID_LEN;
-		if ((start_s = strchr(pid_s, '.')) == NULL)
-			continue;
-		*start_s++ = '\0';
-		if (!kw_session_id_valid(name + 2) ||
-		    kw_parse_u64(pid_s, 1, INT32_MAX, &pid, NULL) != 0 ||
-		    kw_parse_u64(start_s, 0, UINT64_MAX, &start, NULL) != 0)
-			continue;
-		if (!opener_gone((pid_t)pid, start))
-			continue;
-		if ((na = reallocarray(arr, cnt + 1, sizeof(*arr))) == NULL) {
+		if ((na = grow(arr, &cap, cnt + 1, sizeof(*arr))) != NULL)
+			arr = na;
+		if ((nop = grow(op, &opcap, cnt + 1, sizeof(*op))) != NULL)
+			op = nop;
+		if (na == NULL || nop == NULL) {
 			rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 			break;
 		}
-		arr = na;
-		memcpy(arr[cnt++], name + 2, sizeof(kw_session_id));
+		memcpy(arr[cnt], id, sizeof(kw_session_id));
+		op[cnt].pid = pid;
+		op[cnt].start = start;
+		cnt++;
 	}
 	closedir(d);
+	/* every distinct pid once, however many sessions it opened */
+	if (rc == 0)
+		rc = kw_openers_check(op, cnt, e);
 	if (rc != 0) {
 		free(arr);
+		free(op);
 		return rc;
 	}
+	for (i = 0; i < cnt; i++)
+		if (op[i].gone)
+			memmove(arr[dead++], arr[i], sizeof(kw_session_id));
+	free(op);
+	if (dead == 0) {
+		free(arr);
+		arr = NULL;
+	}
 	*ids = arr;
-	*n = cnt;
+	*n = dead;
 	return 0;
 }
 
@@ -980,7 +1532,7 @@ static int
 mark_cmp(const void *a, const void *b)
 {
 	const struct kw_reg_mark *x = a, *y = b;
-	int c = strcmp(x->session, y->session);
+	int c = memcmp(x->session, y->session, KW_SESSION_ID_LEN);
 
 	if (c != 0)
 		return c;
@@ -1017,12 +1569,24 @@ journal_line(char *line, unsigned ln, void *arg, struct kw_error *e)
 		return KW_ECORRUPT;
 	m.serial = (int32_t)n;
 	m.version = (uint32_t)v;
-	nm = reallocarray(r->marks, r->n_marks + 1, sizeof(*nm));
+	nm = grow(r->marks, &r->cap_marks, r->n_marks + 1, sizeof(*nm));
 	if (nm == NULL)
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	r->marks = nm;
 	r->marks[r->n_marks++] = m;
 	return 0;
+}
+
+/* True when the n marks m are in mark_cmp() order. */
+static bool
+marks_sorted(const struct kw_reg_mark *m, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (mark_cmp(&m[i - 1], &m[i]) > 0)
+			return false;
+	return true;
 }
 
 /*
@@ -1033,17 +1597,17 @@ static int
 journal_load(struct kw_registry *r, struct kw_error *e)
 {
 	struct parse_ctx c;
-	char path[PATH_MAX], *text = NULL;
-	size_t len = 0;
+	struct reg_text t;
+	struct kw_reg_mark *nm;
+	char path[PATH_MAX];
+	const char *nl;
+	size_t lines = 0;
 	int rc;
 
 	if (r->marks_loaded)
 		return 0;
-	if ((rc = kw_snprintf(path, sizeof(path), e, "%s/journal", r->dir)) !=
-	    0)
-		return rc;
-	rc = kw_read_file(path, KW_SAFE_SECRET, REG_FILE_MAX * 16, &text,
-	    &len, e);
+	reg_path(r, "journal", path);
+	rc = reg_read(r, "journal", path, REG_FILE_MAX * 16, NULL, 0, &t, e);
 	if (rc == KW_ENOTFOUND) {
 		kw_error_clear(e);
 		r->marks_loaded = true;
@@ -1051,18 +1615,30 @@ journal_load(struct kw_registry *r, struct kw_error *e)
 	}
 	if (rc != 0)
 		return rc;
+	/* one mark a line: make room for them at once */
+	for (nl = t.p; (nl = memchr(nl, '\n', t.len - (size_t)(nl - t.p))) !=
+	    NULL; nl++)
+		lines++;
+	if ((nm = grow(r->marks, &r->cap_marks, lines + 1,
+	    sizeof(*r->marks))) == NULL) {
+		free(t.heap);
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	}
+	r->marks = nm;
 	memset(&c, 0, sizeof(c));
 	c.path = path;
 	c.r = r;
-	rc = kw_text_lines(path, text, len, false, journal_line, &c, e);
-	free(text);
+	rc = reg_lines(path, t.p, t.len, journal_line, &c, e);
+	free(t.heap);
 	if (rc != 0) {
 		free(r->marks);
 		r->marks = NULL;
 		r->n_marks = 0;
+		r->cap_marks = 0;
 		return rc;
 	}
-	if (r->n_marks > 1)
+	/* kw_registry_mark() writes it sorted */
+	if (!marks_sorted(r->marks, r->n_marks))
 		qsort(r->marks, r->n_marks, sizeof(*r->marks), mark_cmp);
 	r->marks_loaded = true;
 	return 0;
@@ -1097,120 +1673,165 @@ journal_apply(struct kw_registry *r, struct kw_reg_session *s,
 	return 0;
 }
 
-/* Order session ids. */
+/* Ids of the sessions that have a file now, as numbers, sorted. */
 static int
-id_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* Ids of the sessions that have a file now, sorted. */
-static int
-session_ids(struct kw_registry *r, kw_session_id **out, size_t *n,
+session_ids(struct kw_registry *r, uint64_t **out, size_t *n,
     struct kw_error *e)
 {
-	kw_session_id *ids = NULL, *ni;
+	uint64_t *ids = NULL, *ni, id;
 	struct dirent *de;
-	size_t cnt = 0;
+	size_t cnt = 0, cap = 0;
 	DIR *d;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if ((d = opendir(r->dir)) == NULL)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+	if ((rc = reg_opendir(r, &d, e)) != 0)
+		return rc;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, "s.", 2) != 0 ||
-		    strlen(de->d_name) < 3 + KW_SESSION_ID_LEN ||
-		    de->d_name[2 + KW_SESSION_ID_LEN] != '.' ||
-		    strstr(de->d_name, ".tmp.") != NULL)
+		if (!session_file_id(de->d_name, &id))
 			continue;
-		if ((ni = reallocarray(ids, cnt + 1, sizeof(*ids))) == NULL) {
-			closedir(d);
-			free(ids);
-			return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		if ((ni = grow(ids, &cap, cnt + 1, sizeof(*ids))) == NULL) {
+			rc = KW_ENOMEM;
+			break;
 		}
 		ids = ni;
-		memcpy(ids[cnt], de->d_name + 2, KW_SESSION_ID_LEN);
-		ids[cnt++][KW_SESSION_ID_LEN] = '\0';
+		ids[cnt++] = id;
 	}
 	closedir(d);
-	if (cnt > 1)
-		qsort(ids, cnt, sizeof(*ids), id_cmp);
+	if (rc != 0 || !ids_sort(ids, cnt)) {
+		free(ids);
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	}
 	*out = ids;
 	*n = cnt;
 	return 0;
 }
 
-/* Add marks to the journal and rewrite it. */
+/* Write v in decimal at p; returns the end. */
+static char *
+put_u32(char *p, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		*p++ = tmp[--n];
+	return p;
+}
+
+/* The longest journal line: "<16 hex> <serial> <version>\n". */
+#define JOURNAL_LINE_MAX (KW_SESSION_ID_LEN + 1 + 10 + 1 + 10 + 1)
+
+/*
+ * Add marks to the journal and rewrite it: the new marks (sorted) merged
+ * with the journal's (sorted), a new one replacing an old one of the same
+ * session and serial, keeping only the marks of sessions that still have
+ * a file (ids, sorted); the result is sorted, as journal_load() expects.
+ */
 int
 kw_registry_mark(struct kw_registry *r, const struct kw_reg_mark *m, size_t n,
     struct kw_error *e)
 {
-	struct kw_reg_mark *all = NULL;
-	kw_session_id *ids = NULL;
-	struct sbuf b = { 0 };
-	char path[PATH_MAX];
-	size_t total, i, j, n_ids = 0;
-	int rc;
+	static const char header[] = "keyward-journal 1\n";
+	struct kw_reg_mark *nw = NULL, *all = NULL;
+	const struct kw_reg_mark *pick;
+	const uint64_t *ids = NULL;
+	uint64_t *ids_own = NULL, sid;
+	struct rkey *k = NULL;
+	char path[PATH_MAX], *text = NULL, *p;
+	size_t total = 0, i = 0, j = 0, at = 0, n_ids = 0;
+	int rc, c;
 
 	if (n == 0)
 		return 0;
 	if ((rc = journal_load(r, e)) != 0)
 		return rc;
-	if ((rc = kw_snprintf(path, sizeof(path), e, "%s/journal", r->dir)) !=
-	    0)
-		return rc;
+	reg_path(r, "journal", path);
 	for (i = 0; i < n; i++)
 		if (!kw_session_id_valid(m[i].session) || m[i].serial <= 0)
 			return kw_fail(e, KW_EINTERNAL,
 			    "registry: bad journal mark");
-	if ((rc = session_ids(r, &ids, &n_ids, e)) != 0)
+	if (r->ids_valid) {
+		ids = r->ids;		/* the walk just listed them */
+		n_ids = r->n_ids;
+	} else if ((rc = session_ids(r, &ids_own, &n_ids, e)) != 0) {
 		return rc;
-	/* new marks first: after a stable merge they win over old ones */
-	total = r->n_marks + n;
-	if ((all = calloc(total, sizeof(*all))) == NULL) {
+	} else {
+		ids = ids_own;
+	}
+	if ((nw = reallocarray(NULL, n, sizeof(*nw))) == NULL ||
+	    (all = reallocarray(NULL, n + r->n_marks, sizeof(*all))) == NULL ||
+	    (text = malloc(sizeof(header) + (n + r->n_marks) *
+	    JOURNAL_LINE_MAX)) == NULL) {
 		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 		goto out;
 	}
-	memcpy(all, m, n * sizeof(*m));
-	if (r->n_marks > 0)
-		memcpy(all + n, r->marks, r->n_marks * sizeof(*all));
-	/* sort the new ones, then drop the old marks they replace */
-	qsort(all, n, sizeof(*all), mark_cmp);
-	for (i = n, j = n; i < total; i++) {
-		if (bsearch(&all[i], all, n, sizeof(*all), mark_cmp) != NULL)
+	/* the new marks in order (they come in directory order) */
+	if (marks_sorted(m, n)) {
+		memcpy(nw, m, n * sizeof(*m));
+	} else {
+		if ((k = reallocarray(NULL, 2 * n, sizeof(*k))) == NULL) {
+			rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			k[i].hi = id_number(m[i].session);
+			k[i].lo = (uint32_t)m[i].serial;
+			k[i].at = (uint32_t)i;
+		}
+		rkeys_sort(k, k + n, n, true);
+		for (i = 0; i < n; i++)
+			nw[i] = m[k[i].at];
+	}
+	memcpy(text, header, sizeof(header) - 1);
+	p = text + sizeof(header) - 1;
+	for (i = 0, j = 0; i < n || j < r->n_marks;) {
+		if (i == n)
+			c = 1;
+		else if (j == r->n_marks)
+			c = -1;
+		else
+			c = mark_cmp(&nw[i], &r->marks[j]);
+		if (c <= 0) {
+			pick = &nw[i++];
+			if (c == 0)
+				j++;	/* the new mark replaces the old */
+		} else {
+			pick = &r->marks[j++];
+		}
+		/* only sessions that still have a file */
+		sid = id_number(pick->session);
+		while (at < n_ids && ids[at] < sid)
+			at++;
+		if (at == n_ids || ids[at] != sid)
 			continue;
-		all[j++] = all[i];
+		all[total++] = *pick;
+		memcpy(p, pick->session, KW_SESSION_ID_LEN);
+		p += KW_SESSION_ID_LEN;
+		*p++ = ' ';
+		p = put_u32(p, (uint32_t)pick->serial);
+		*p++ = ' ';
+		p = put_u32(p, pick->version);
+		*p++ = '\n';
 	}
-	total = j;
-	/* keep only marks of sessions that still have a file */
-	for (i = 0, j = 0; i < total; i++) {
-		if (n_ids == 0 || bsearch(all[i].session, ids, n_ids,
-		    sizeof(*ids), id_cmp) == NULL)
-			continue;
-		all[j++] = all[i];
-	}
-	total = j;
-	if (total > 1)
-		qsort(all, total, sizeof(*all), mark_cmp);
-	sb_printf(&b, "keyward-journal 1\n");
-	for (i = 0; i < total; i++)
-		sb_printf(&b, "%s %ld %lu\n", all[i].session,
-		    (long)all[i].serial, (unsigned long)all[i].version);
-	if (b.oom) {
-		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
-		goto out;
-	}
-	if ((rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC,
-	    e)) != 0)
+	if ((rc = kw_atomic_write(path, text, (size_t)(p - text), 0600,
+	    KW_WRITE_NOSYNC, e)) != 0)
 		goto out;
 	free(r->marks);
+	r->cap_marks = n + r->n_marks;
 	r->marks = all;
 	r->n_marks = total;
 	all = NULL;
 out:
 	free(all);
-	free(ids);
-	free(b.p);
+	free(nw);
+	free(k);
+	free(ids_own);
+	free(text);
 	return rc;
 }

@@ -18,6 +18,15 @@
  * crashed session is found from the directory listing alone. Every file is
  * written with kw_atomic_write(). Strings are %XX-encoded. Any malformed
  * file is KW_ECORRUPT "path:line: what is wrong".
+ *
+ * kw_registry_open() checks the directory once and keeps it open; every
+ * file is then read relative to that descriptor with the checks of
+ * kw_safe_open() (openat with O_NOFOLLOW, then fstat: a regular file owned
+ * by root, neither readable nor writable by group or others), in one
+ * read(2) into a stack buffer.
+ * Session files are written once and never changed (later changes go to
+ * the journal): that is what makes one read, and one listing per lock
+ * hold, enough.
  */
 #ifndef KW_REGISTRY_H
 #define KW_REGISTRY_H
@@ -107,6 +116,18 @@ int kw_registry_sessions(struct kw_registry *r, struct kw_reg_session **out,
     size_t *n, struct kw_error *e);
 
 /*
+ * Every session, in no particular order, read one at a time into the same
+ * struct and handed to fn (the journal applied): what fn wants of it, it
+ * copies (it may take s->keys, setting s->keys = NULL and s->n_keys = 0).
+ * A struct kw_reg_session is a few kilobytes (exe): a thousand sessions
+ * walked cost a thousand times less memory than kw_registry_sessions().
+ * A non-zero return from fn stops the walk and is returned.
+ */
+int kw_registry_sessions_walk(struct kw_registry *r,
+    int (*fn)(struct kw_reg_session *s, void *arg, struct kw_error *e),
+    void *arg, struct kw_error *e);
+
+/*
  * Ids of the sessions whose opening process is gone (no such pid, or a
  * different process under it), from the directory listing alone. Free
  * *ids with free().
@@ -147,9 +168,24 @@ void kw_reg_userkeys_free(struct kw_reg_userkey *u, size_t n);
 
 /*
  * Start time of process pid in clock ticks since boot (field 22 of
- * /proc/<pid>/stat); KW_ENOTFOUND when there is no such process.
+ * /proc/<pid>/stat, one read); KW_ENOTFOUND when there is no such process.
  */
 int kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e);
+
+/* The process that opened a session, as its file name records it. */
+struct kw_opener {
+	pid_t pid;
+	uint64_t start;			/* start time (clock ticks) */
+	bool gone;			/* out: that process is gone */
+};
+
+/*
+ * Set op[i].gone for each of n openers whose process is gone: no such pid,
+ * a different process under it (another start time), or a start time
+ * that cannot be read. Each distinct pid is read from /proc once, however
+ * many sessions it opened. Fails only for lack of memory.
+ */
+int kw_openers_check(struct kw_opener *op, size_t n, struct kw_error *e);
 
 /*
  * What the journal says about one key of one session: it now holds

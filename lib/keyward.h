@@ -48,6 +48,9 @@ struct keyward_value {
  * Get the secret name (1-64 of [A-Za-z0-9._-]) held by this process.
  * On success *out is a new value to release with keyward_free(); on
  * failure *out is NULL and the return is a KEYWARD_E* code.
+ * Thread-safe. Each call reads the key afresh (a rotation shows at once);
+ * the key found for a name is remembered, so later calls skip the search
+ * while it stays readable, and search again as soon as it does not.
  */
 int keyward_get(const char *name, struct keyward_value **out);
 

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <keyutils.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +109,77 @@ kwr_find(const char *name)
 	if (!kwr_is_delivered(id, desc))
 		return -ENOKEY;
 	return (int32_t)id;
+}
+
+/*
+ * The names this process found, and their serials (kwr_find_cached()).
+ * Remembering a serial is safe because nothing about it can change to
+ * our harm while the kernel still lets us read it:
+ *   - its owner: only a process with CAP_SYS_ADMIN can chown a key, and
+ *     root-owned is what kwr_is_delivered() checked;
+ *   - its value: keyward rotates by updating the same key in place, so
+ *     the next read sees the new value;
+ *   - possession: every read is checked by the kernel against this
+ *     process's keyrings now (possessor read only): a key the process no
+ *     longer possesses fails with EACCES;
+ *   - revocation, expiry, removal: the read fails (EKEYREVOKED,
+ *     EKEYEXPIRED, ENOKEY).
+ * Any failed read makes the caller forget the name and search afresh, so
+ * a serial is remembered only while it keeps working. The one gap is a
+ * serial reused for a new key after the old one is destroyed: serials
+ * are random 31-bit numbers, and the old key must first fail a read.
+ */
+#define KWR_CACHE_SLOTS 16
+
+static struct {
+	char name[KWR_NAME_MAX + 1];
+	int32_t serial;
+} kwr_cache[KWR_CACHE_SLOTS];
+static unsigned kwr_cache_next;
+static pthread_mutex_t kwr_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int32_t
+kwr_find_cached(const char *name, int *cached)
+{
+	int32_t serial = 0;
+	size_t i;
+
+	*cached = 0;
+	if (!kwr_name_ok(name))
+		return -EINVAL;
+	pthread_mutex_lock(&kwr_cache_lock);
+	for (i = 0; i < KWR_CACHE_SLOTS; i++)
+		if (kwr_cache[i].serial > 0 &&
+		    strcmp(kwr_cache[i].name, name) == 0) {
+			serial = kwr_cache[i].serial;
+			break;
+		}
+	pthread_mutex_unlock(&kwr_cache_lock);
+	if (serial > 0) {
+		*cached = 1;
+		return serial;
+	}
+	if ((serial = kwr_find(name)) <= 0)
+		return serial;
+	pthread_mutex_lock(&kwr_cache_lock);
+	i = kwr_cache_next++ % KWR_CACHE_SLOTS;
+	memcpy(kwr_cache[i].name, name, strlen(name) + 1);
+	kwr_cache[i].serial = serial;
+	pthread_mutex_unlock(&kwr_cache_lock);
+	return serial;
+}
+
+void
+kwr_forget(const char *name)
+{
+	size_t i;
+
+	pthread_mutex_lock(&kwr_cache_lock);
+	for (i = 0; i < KWR_CACHE_SLOTS; i++)
+		if (kwr_cache[i].serial > 0 &&
+		    strcmp(kwr_cache[i].name, name) == 0)
+			kwr_cache[i].serial = 0;
+	pthread_mutex_unlock(&kwr_cache_lock);
 }
 
 /* Read key serial into a heap buffer. */

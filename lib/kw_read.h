@@ -19,13 +19,24 @@
 int kwr_name_ok(const char *name);
 
 /*
- * Find key "keyward:name" of type user in this process's keyrings: the
- * session keyring (thread and process keyrings included by the kernel's
- * possession rules), then the user keyring. Returns the serial (> 0) or
- * a negative errno (-ENOKEY when absent, -EKEYREVOKED, -EKEYEXPIRED,
- * -EACCES, -EINVAL for a bad name).
+ * Find key "keyward:name" of type user through this process's session
+ * keyring (never the user keyring: any process of the uid can add keys
+ * there), and only a key keyward delivered (owned by root). Returns the
+ * serial (> 0) or a negative errno (-ENOKEY when absent, -EKEYREVOKED,
+ * -EKEYEXPIRED, -EACCES, -EINVAL for a bad name).
  */
 int32_t kwr_find(const char *name);
+
+/*
+ * kwr_find() with a small per-process memory of what it found: a name
+ * found before gives its serial again without a search (*cached set).
+ * The caller must kwr_forget(name) when reading that serial fails, and
+ * then search again: see kw_read.c for why a remembered serial is safe.
+ */
+int32_t kwr_find_cached(const char *name, int *cached);
+
+/* Forget what kwr_find_cached() remembers of name. */
+void kwr_forget(const char *name);
 
 /*
  * Read the value of key serial into a fresh heap buffer, NUL-terminated,

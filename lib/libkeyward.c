@@ -35,19 +35,27 @@ keyward_get(const char *name, struct keyward_value **out)
 	unsigned char *buf = NULL;
 	size_t len = 0;
 	int32_t serial;
-	int r;
+	int r, cached;
 
 	if (out == NULL)
 		return KEYWARD_EINVAL;
 	*out = NULL;
 	if (!kwr_name_ok(name))
 		return KEYWARD_EINVAL;
-	if ((serial = kwr_find(name)) < 0)
+	if ((serial = kwr_find_cached(name, &cached)) < 0)
 		return map_errno(-serial);
 	if ((v = calloc(1, sizeof(*v))) == NULL)
 		return KEYWARD_ENOMEM;
 	kwr_no_dump();
-	if ((r = kwr_read(serial, &buf, &len)) != 0) {
+	/* a remembered serial that no longer reads: forget it, search */
+	if ((r = kwr_read(serial, &buf, &len)) != 0 && cached) {
+		kwr_forget(name);
+		if ((serial = kwr_find_cached(name, &cached)) < 0)
+			r = serial;
+		else
+			r = kwr_read(serial, &buf, &len);
+	}
+	if (r != 0) {
 		free(v);
 		return map_errno(-r);
 	}

@@ -53,4 +53,57 @@ if ${CC:-cc} $san -I"$top_srcdir/lib" -o "$KW_TMP/t" "$KW_TMP/t.c" -L"$top_build
 else
 	notok "a program compiles and links against <keyward.h> and -lkeyward"
 fi
+
+# keyward_get remembers the serial it found (no search on the next call):
+# whatever happens to the key, the next call must say so. As root, in a
+# private session keyring, with root-owned keys as keyward delivers them.
+if [ "$(id -u)" -eq 0 ]; then
+	cat >"$KW_TMP/c.c" <<'C'
+#include <stdio.h>
+#include <string.h>
+#include <keyutils.h>
+#include <keyward.h>
+static key_serial_t put(const char *v) {
+	key_serial_t k = add_key("user", "keyward:cached", v, strlen(v),
+	    KEY_SPEC_SESSION_KEYRING);
+	keyctl_setperm(k, 0x0b250000);	/* as pam_keyward sets it */
+	return k;
+}
+static void get(const char *what) {
+	struct keyward_value *v = NULL;
+	int r = keyward_get("cached", &v);
+	if (r == KEYWARD_OK)
+		printf("%s=%.*s\n", what, (int)v->len, (const char *)v->data);
+	else
+		printf("%s=%s\n", what, keyward_strerror(r));
+	keyward_free(v);
+}
+int main(void) {
+	key_serial_t k = put("v1");
+	get("first");
+	get("again");
+	keyctl_update(k, "v2", 2);
+	get("updated");
+	keyctl_revoke(k);
+	get("revoked");
+	k = put("v3");
+	get("replaced");
+	keyctl_unlink(k, KEY_SPEC_SESSION_KEYRING);
+	get("unlinked");
+	k = put("v4");
+	get("back");
+	return 0;
+}
+C
+	if ${CC:-cc} $san -I"$top_srcdir/lib" -o "$KW_TMP/c" "$KW_TMP/c.c" \
+	    -L"$top_builddir/.libs" -lkeyward -lkeyutils \
+	    -Wl,-rpath,"$top_builddir/.libs"; then
+		out=$(keyctl session - "$KW_TMP/c" 2>/dev/null | grep '=' |
+		    tr '\n' ' ')
+		check "a remembered key: read, updated in place, revoked, replaced, unlinked, back ($out)" \
+		    [ "$out" = "first=v1 again=v1 updated=v2 revoked=secret revoked replaced=v3 unlinked=no such secret in this session back=v4 " ]
+	else
+		notok "the cache test program compiles"
+	fi
+fi
 finish
