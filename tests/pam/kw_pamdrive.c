@@ -3,16 +3,67 @@
  * including the setcred flags pamtester lacks. Answers no prompt.
  * Usage: kw_pamdrive SERVICE USER OP...
  *   OP: acct open close establish delete reinit refresh, or env:NAME=VALUE
- *   (pam_putenv, as an application or a module could)
+ *   (pam_putenv, as an application or a module could), or, to play a
+ *   service manager: joinring (join a fresh session keyring, as systemd
+ *   does for KeyringMode=private before it runs PAM) and exec:PATH (fork;
+ *   the child takes the user's groups, gid and uid and executes PATH with
+ *   the PAM environment; the parent waits, as systemd's does before it
+ *   closes the session; fails unless PATH exits 0)
  * Exit 0 when every operation returned PAM_SUCCESS; otherwise prints
  * "OP: pam error text" and exits 1 at the first failure.
  */
 #include "config.h"
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <keyutils.h>
 #include <security/pam_appl.h>
+
+/* Free what pam_getenvlist() returned. */
+static void
+free_env(char **env)
+{
+	for (char **e = env; e != NULL && *e != NULL; e++)
+		free(*e);
+	free(env);
+}
+
+/* exec:PATH: run PATH as user with the PAM environment; wait for it. */
+static int
+run_as(pam_handle_t *pamh, const char *user, char *path)
+{
+	struct passwd *pw;
+	char *const args[] = { path, NULL };
+	char **env;
+	pid_t pid;
+	int st;
+
+	if ((pw = getpwnam(user)) == NULL)
+		return PAM_USER_UNKNOWN;
+	env = pam_getenvlist(pamh);
+	if ((pid = fork()) < 0) {
+		free_env(env);
+		return PAM_SYSTEM_ERR;
+	}
+	if (pid == 0) {
+		if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+		    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+			_exit(126);
+		execve(path, args, env != NULL ? env : (char *[]){ NULL });
+		_exit(127);
+	}
+	free_env(env);
+	while (waitpid(pid, &st, 0) < 0)
+		;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? PAM_SUCCESS :
+	    PAM_SYSTEM_ERR;
+}
 
 /* No prompts: fail any. */
 static int
@@ -46,6 +97,16 @@ main(int argc, char **argv)
 
 		if (strncmp(op, "env:", 4) == 0)
 			r = pam_putenv(pamh, op + 4);
+		else if (strcmp(op, "joinring") == 0) {
+			key_serial_t k = keyctl_join_session_keyring(NULL);
+
+			if (k > 0)
+				printf("joined keyring %ld\n", (long)k);
+			fflush(stdout);
+			r = k > 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
+		}
+		else if (strncmp(op, "exec:", 5) == 0)
+			r = run_as(pamh, argv[2], argv[i] + 5);
 		else if (strcmp(op, "acct") == 0)
 			r = pam_acct_mgmt(pamh, 0);
 		else if (strcmp(op, "open") == 0)
