@@ -382,7 +382,8 @@ op_keep(struct kw_reg_session *s, void *arg, struct kw_error *e)
 	len = strnlen(s->user, sizeof(s->user) - 1);
 	if (o->users == NULL || strcmp(o->users + o->last_user, s->user) != 0) {
 		p = o->users;
-		while (o->users_len + len + 1 > o->users_cap)
+		/* room() always grows here: n is the capacity */
+		while (p == NULL || o->users_len + len + 1 > o->users_cap)
 			if ((rc = room(&p, o->users_cap, &o->users_cap, 1,
 			    e)) != 0)
 				return rc;
