@@ -21,6 +21,9 @@ policy "allow user=$U1,$U2 service=$SVC secrets=$R ttl=1h" \
     "allow user=$U3 service=$SVC secrets=$R scope=user ttl=50s" \
     "allow user=$U4 service=$SVC secrets=$O ttl=1h"
 
+# a1 leaves a worker holding its session keyring when its launcher is
+# killed below (lclib.sh): its copy stays live until keyward cleans it
+touch "$PUB/a1.hold"
 start_agent a1 "$U1" "$R" && start_agent a2 "$U1" "$R" &&
     start_agent a3 "$U2" "$R" && start_agent a4 "$U2" "$R" &&
     start_agent a5 "$U3" "$R" && start_agent o1 "$U4" "$O" ||
@@ -84,6 +87,8 @@ check "exactly 5 keyward-update records for the rollback (got $n)" [ "$n" -eq 5 
 # a session whose process is gone is cleaned, not updated
 kill -KILL "$(cat "$PUB/a1.pid")"
 wait "$(cat "$PUB/a1.pid")" 2>/dev/null
+check "a1's copy is still live after its launcher died (its worker holds it)" \
+    eval '! key_dead "$serial_a1"'
 audit_start
 expect_status 0 "rotate with a dead session" \
     sh -c "printf 'rot-v3-$$' | '$KEYWARD' --root '$KW_ROOT' rotate '$R'"
