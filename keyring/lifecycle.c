@@ -408,6 +408,18 @@ op_keep(struct kw_reg_session *s, void *arg, struct kw_error *e)
 	return 0;
 }
 
+/* A fresh operation for cfg and p whose report (cleared) is rep. */
+static void
+op_init(struct op *o, const struct kw_config *cfg,
+    const struct kw_session_params *p, struct kw_lifecycle_report *rep)
+{
+	memset(rep, 0, sizeof(*rep));
+	memset(o, 0, sizeof(*o));
+	o->cfg = cfg;
+	o->p = p;
+	o->rep = rep;
+}
+
 /*
  * Start an operation: audit connection, registry lock, every session
  * read, dead ones cleaned (flagged dead). The audit batch is begun
@@ -539,13 +551,8 @@ kw_lifecycle_list(const struct kw_config *cfg,
 
 	*out = NULL;
 	*n = 0;
-	memset(&scratch, 0, sizeof(scratch));
-	if (cleaned != NULL)
-		memset(cleaned, 0, sizeof(*cleaned));
-	memset(&o, 0, sizeof(o));
-	o.cfg = cfg;
-	o.p = p;
-	o.rep = cleaned != NULL ? cleaned : &scratch;
+	memset(&scratch, 0, sizeof(scratch));	/* freed whichever is used */
+	op_init(&o, cfg, p, cleaned != NULL ? cleaned : &scratch);
 	o.want_full = true;
 	if ((rc = op_begin(&o, false, e)) != 0)
 		goto out;
@@ -696,12 +703,8 @@ kw_lifecycle_update(const struct kw_config *cfg, const char *secret,
 	size_t n_shared = 0, failed = 0, i, k;
 	int rc;
 
-	memset(report, 0, sizeof(*report));
-	memset(&o, 0, sizeof(o));
+	op_init(&o, cfg, p, report);
 	kw_error_clear(&first);
-	o.cfg = cfg;
-	o.p = p;
-	o.rep = report;
 	if ((rc = kw_name_check(secret, e)) != 0)
 		return rc;
 	if (value == NULL || len == 0 || len > KW_SECRET_MAX || version == 0)
@@ -837,12 +840,8 @@ kw_lifecycle_revoke(const struct kw_config *cfg,
 	size_t n_shared = 0, failed = 0, i, k;
 	int rc;
 
-	memset(report, 0, sizeof(*report));
-	memset(&o, 0, sizeof(o));
+	op_init(&o, cfg, p, report);
 	kw_error_clear(&first);
-	o.cfg = cfg;
-	o.p = p;
-	o.rep = report;
 	if (f->secret == NULL && f->user == NULL && f->session == NULL &&
 	    !f->all)
 		return kw_fail(e, KW_EINVAL, "revoke: no secret, user or "
