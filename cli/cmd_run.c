@@ -215,6 +215,7 @@ child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
 {
 	char *env[256];
 	size_t n = 0, i;
+	int err;
 	sigset_t none;
 
 	for (i = 0; i < N_FORWARDED; i++)
@@ -276,8 +277,10 @@ child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
 		_exit(126);
 	}
 	fexecve(exe_fd, argv, env);
-	fprintf(stderr, "keyward run: %s: %s\n", exe, strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	err = errno;
+	free(pamenv);	/* the array; its strings are env's */
+	fprintf(stderr, "keyward run: %s: %s\n", exe, strerror(err));
+	_exit(err == ENOENT ? 127 : 126);
 }
 
 /* Free a PAM environment list. */

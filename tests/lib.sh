@@ -11,6 +11,12 @@ set -u
 : "${KEYWARD:=$top_builddir/keyward}"
 export top_builddir top_srcdir KEYWARD
 
+# Bounded waits for another process (up to N tenths of a second) are
+# stretched this many times under valgrind, where every keyward command
+# an agent runs is many times slower.
+KW_PATIENCE=1
+[ -z "${KW_UNDER_VALGRIND:-}" ] || KW_PATIENCE=6
+
 kw_failures=0
 kw_passes=0
 kw_cleanups=""

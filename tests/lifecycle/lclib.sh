@@ -75,10 +75,11 @@ read_of() { cat "$PUB/$1.out" 2>/dev/null; }
 sid_of() { cat "$PUB/$1.sid" 2>/dev/null; }
 serial_of() { cat "$PUB/$1.serial" 2>/dev/null; }
 
-# sees TAG VALUE: wait up to 5 s for the agent to read VALUE.
+# sees TAG VALUE: wait up to 5 s (times KW_PATIENCE) for the agent to
+# read VALUE.
 sees() {
 	local i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt $((50 * KW_PATIENCE)) ]; do
 		[ "$(read_of "$1")" = "$2" ] && return 0
 		sleep 0.1
 		i=$((i + 1))
@@ -87,10 +88,11 @@ sees() {
 	return 1
 }
 
-# revoked TAG: wait up to 5 s for the agent's reads to fail as revoked.
+# revoked TAG: wait up to 5 s (times KW_PATIENCE) for the agent's reads
+# to fail as revoked.
 revoked() {
 	local i=0
-	while [ $i -lt 50 ]; do
+	while [ $i -lt $((50 * KW_PATIENCE)) ]; do
 		case "$(read_of "$1")" in
 		"ERR "*revoked*) return 0;;
 		esac

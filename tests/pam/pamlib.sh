@@ -161,10 +161,11 @@ key_dead() {
 	    END { exit live ? 1 : 0 }' /proc/keys
 }
 
-# wait_file PATH: wait up to 10 s for PATH to be non-empty.
+# wait_file PATH: wait up to 10 s (times KW_PATIENCE) for PATH to be
+# non-empty.
 wait_file() {
 	local i=0
-	while [ ! -s "$1" ] && [ $i -lt 100 ]; do
+	while [ ! -s "$1" ] && [ $i -lt $((100 * KW_PATIENCE)) ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
