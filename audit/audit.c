@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
+
+#include <linux/netlink.h>
 
 #include "audit.h"
 #include "audit_impl.h"
@@ -30,6 +33,8 @@ struct kw_audit {
 	struct kw_audit_status batch_before;
 	bool have_ready;	/* ready_status unused yet */
 	struct kw_audit_status ready_status;	/* from kw_audit_ready() */
+	bool tty_known;		/* tty looked up */
+	char tty[64];		/* terminal on fd 0-2 without "/dev/"; "" */
 };
 
 static const char *const op_names[] = {
@@ -74,8 +79,9 @@ kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
 	a->mode = mode;
 	/* libaudit must not print to our stderr or syslog: we report */
 	set_aumessage_mode(MSG_QUIET, DBG_NO);
+	/* audit_open() without its separate fcntl(FD_CLOEXEC) */
 	errno = 0;
-	a->fd = audit_open();
+	a->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
 	if (a->fd < 0) {
 		err = errno != 0 ? errno : EIO;
 		a->open_errno = err;
@@ -96,7 +102,7 @@ kw_audit_close(struct kw_audit *a)
 	if (a == NULL)
 		return;
 	if (a->fd >= 0)
-		audit_close(a->fd);
+		close(a->fd);
 	free(a);
 }
 
@@ -323,6 +329,35 @@ safe_field(const char *s)
 	return s;
 }
 
+/*
+ * The terminal= of a record that names none: the terminal on standard
+ * input, output or error, as libaudit would look it up for each record
+ * (three ttyname() probes every time); looked up once per connection,
+ * where one operation's records come from one process. "" for none, which
+ * libaudit writes as terminal=?.
+ */
+static const char *
+own_tty(struct kw_audit *a)
+{
+	char buf[sizeof(a->tty) + 5];
+	const char *t;
+	int fd;
+
+	if (a->tty_known)
+		return a->tty;
+	a->tty_known = true;
+	a->tty[0] = '\0';
+	for (fd = 0; fd <= 2; fd++) {
+		if (ttyname_r(fd, buf, sizeof(buf)) != 0)
+			continue;
+		t = strncmp(buf, "/dev/", 5) == 0 ? buf + 5 : buf;
+		if (safe_field(t) != NULL && strlen(t) < sizeof(a->tty))
+			memcpy(a->tty, t, strlen(t) + 1);
+		break;
+	}
+	return a->tty;
+}
+
 /* Classify a failed write: KW_EAUDIT when the mode tolerates it. */
 static int
 write_failed(struct kw_audit *a, int errnum, struct kw_error *e,
@@ -449,7 +484,7 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 {
 	struct kw_audit_status before;
 	char msg[2048];
-	const char *host, *addr;
+	const char *host, *addr, *tty;
 	int type, ret, err, rc;
 	bool checked = false;
 
@@ -469,9 +504,11 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 	addr = safe_field(r->addr);
 	if (host != NULL && addr == NULL)
 		addr = "?";	/* never let libaudit resolve names */
+	if ((tty = safe_field(r->tty)) == NULL)
+		tty = own_tty(a);
 	errno = 0;
-	ret = audit_log_user_message(a->fd, type, msg, host, addr,
-	    safe_field(r->tty), r->success ? 1 : 0);
+	ret = audit_log_user_message(a->fd, type, msg, host, addr, tty,
+	    r->success ? 1 : 0);
 	if (ret <= 0) {
 		/* libaudit returns 0 for ECONNREFUSED and for EPERM when not
 		 * root: both are failures here */

@@ -847,7 +847,7 @@ check_audit_key(const char *path, struct kw_error *e)
 	ssize_t r;
 	int fd, rc;
 
-	if ((rc = kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, e)) != 0)
+	if ((rc = kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, NULL, e)) != 0)
 		return rc;
 	r = kw_read_all(fd, buf, sizeof(buf));
 	close(fd);

@@ -146,26 +146,40 @@ out:
 /* Open a file for reading after checking path, type, owner, mode, size. */
 int
 kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
-    struct kw_error *e)
+    struct stat *st, struct kw_error *e)
 {
-	struct stat st;
-	int f, r;
+	struct stat own;
 
 	*fd = -1;
 	if (path == NULL || path[0] != '/')
 		return kw_fail(e, KW_EINVAL, "%s: not an absolute path",
 		    path != NULL ? path : "(null)");
-	if ((r = kw_safe_openat(AT_FDCWD, path, path, flags, max_size, &f,
-	    &st, e)) != 0)
-		return r;
-	/* back to blocking I/O */
-	if (fcntl(f, F_SETFL, 0) < 0) {
-		r = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fcntl", path);
-		close(f);
-		return r;
+	return kw_safe_openat(AT_FDCWD, path, path, flags, max_size, fd,
+	    st != NULL ? st : &own, e);
+}
+
+/* read(2) a file of known size (see kw_util.h). */
+ssize_t
+kw_read_sized(int fd, void *buf, size_t cap, size_t size)
+{
+	unsigned char *p = buf;
+	size_t n = 0;
+	ssize_t r;
+
+	while (n < cap) {
+		r = read(fd, p + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n >= size && n < cap)
+			break;		/* all fstat() promised: the end */
 	}
-	*fd = f;
-	return 0;
+	return (ssize_t)n;
 }
 
 /* Read a whole trusted file into a NUL-terminated buffer. */
@@ -175,34 +189,28 @@ kw_read_file(const char *path, int flags, size_t max_size, char **buf,
 {
 	struct stat st;
 	char *b = NULL;
-	size_t cap, n = 0;
+	size_t cap, n;
 	ssize_t r;
 	int fd, rc;
 
 	*buf = NULL;
 	*len = 0;
-	if ((rc = kw_safe_open(path, flags, (off_t)max_size, &fd, e)) != 0)
+	if ((rc = kw_safe_open(path, flags, (off_t)max_size, &fd, &st,
+	    e)) != 0)
 		return rc;
-	if (fstat(fd, &st) < 0) {
-		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat", path);
-		goto out;
-	}
 	cap = (size_t)st.st_size + 1;
 	if ((b = malloc(cap)) == NULL) {
 		rc = kw_fail(e, KW_ENOMEM, "%s: out of memory", path);
 		goto out;
 	}
-	/* read to EOF; the file may not grow past what fstat said */
-	for (;;) {
-		r = kw_read_all(fd, b + n, cap - n);
-		if (r < 0) {
-			rc = kw_fail_errno(e, KW_ESYSTEM, (int)-r, "%s: read",
-			    path);
-			goto out;
-		}
-		n += (size_t)r;
-		if (r == 0 || n < cap)
-			break;
+	/* the file may not grow past what fstat said */
+	r = kw_read_sized(fd, b, cap, (size_t)st.st_size);
+	if (r < 0) {
+		rc = kw_fail_errno(e, KW_ESYSTEM, (int)-r, "%s: read", path);
+		goto out;
+	}
+	n = (size_t)r;
+	if (n == cap) {
 		rc = kw_fail(e, KW_ECORRUPT, "%s: changed while being read",
 		    path);
 		goto out;
@@ -269,22 +277,7 @@ kw_write_all(int fd, const void *buf, size_t len)
 ssize_t
 kw_read_all(int fd, void *buf, size_t len)
 {
-	unsigned char *p = buf;
-	size_t n = 0;
-	ssize_t r;
-
-	while (n < len) {
-		r = read(fd, p + n, len - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	return (ssize_t)n;
+	return kw_read_sized(fd, buf, len, SIZE_MAX);	/* no size known */
 }
 
 /* fsync the parent directory of path. */

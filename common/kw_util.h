@@ -40,10 +40,12 @@ int kw_random(void *buf, size_t n, struct kw_error *e);
  * file, owned by root (or by the effective uid when the caller is not root,
  * which only ever reads its own files), not group/other writable, and with
  * KW_SAFE_SECRET not group/other readable; at most max_size bytes
- * (0 = no cap). On success *fd is the open descriptor. Errors name the path.
+ * (0 = no cap). On success *fd is the open descriptor (non-blocking, as
+ * kw_safe_openat() leaves it: nothing changes for a regular file) and, when
+ * st is not NULL, *st its status. Errors name the path.
  */
 int kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
-    struct kw_error *e);
+    struct stat *st, struct kw_error *e);
 
 /*
  * The same checks for name relative to the directory dirfd (which the
@@ -53,6 +55,15 @@ int kw_safe_open(const char *path, int flags, off_t max_size, int *fd,
  */
 int kw_safe_openat(int dirfd, const char *name, const char *path, int flags,
     off_t max_size, int *fd, struct stat *st, struct kw_error *e);
+
+/*
+ * read(2) a file that fstat() said is size bytes into buf (cap bytes, at
+ * least size + 1 to notice growth): until EOF, until cap, or until size
+ * bytes came (a regular file replaced by rename, never changed in place,
+ * ends there: no read(2) to see the EOF). Returns the bytes read or
+ * -errno; cap bytes read means the file grew since fstat().
+ */
+ssize_t kw_read_sized(int fd, void *buf, size_t cap, size_t size);
 
 /*
  * Read a whole trusted file (kw_safe_open() checks) into a NUL-terminated

@@ -84,18 +84,22 @@ kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
     struct kw_error *e)
 {
 	key_serial_t r;
-	uid_t ruid0 = getuid();
-	gid_t rgid0 = getgid(), egid0 = getegid();
+	uid_t ruid0, euid0, suid0;
+	gid_t rgid0, egid0, sgid0;
 	bool switched = false;
 	int rc, err;
 
 	*ring = 0;
+	if (getresuid(&ruid0, &euid0, &suid0) != 0 ||
+	    getresgid(&rgid0, &egid0, &sgid0) != 0)
+		return kw_fail_errno(e, KW_ESYSTEM, errno, "session keyring: "
+		    "cannot read this process's ids");
 	/*
 	 * Whenever we are root (also in a set-uid-root application whose
 	 * real uid is the invoking user's): the keyring must belong to, and
 	 * be charged to, the agent's user.
 	 */
-	if (geteuid() == 0 && (uid != ruid0 || uid != 0 || gid != rgid0)) {
+	if (euid0 == 0 && (uid != ruid0 || uid != 0 || gid != rgid0)) {
 		if ((err = thread_become(uid, gid, rgid0, egid0)) != 0)
 			return kw_fail_errno(e, KW_ESYSTEM, -err,
 			    "session keyring: cannot switch to uid %lu gid %lu",

@@ -322,7 +322,14 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 	    (rc = kw_snprintf(parent, sizeof(parent), e, "%s", run_dir)) != 0)
 		goto fail;
 	r->dir_len = strlen(r->dir);
-	if (lstat(r->dir, &st) < 0 && errno == ENOENT) {
+	/*
+	 * Every later access goes through this descriptor, checked below:
+	 * the directory cannot be swapped for another after the check. It
+	 * is made (with its parent) only when missing.
+	 */
+	r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (r->dir_fd < 0 && errno == ENOENT) {
 		slash = strrchr(parent, '/');
 		if (slash != NULL && slash != parent) {
 			*slash = '\0';
@@ -332,18 +339,18 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 				goto fail;
 			}
 		}
+		if ((rc = kw_ensure_dir(r->dir, 0700, e)) != 0)
+			goto fail;
+		r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
 	}
-	if ((rc = kw_ensure_dir(r->dir, 0700, e)) != 0)
-		goto fail;
-	/*
-	 * Every later access goes through this descriptor, checked here:
-	 * the directory cannot be swapped for another after the check.
-	 */
-	r->dir_fd = open(r->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-	    O_CLOEXEC);
 	if (r->dir_fd < 0) {
-		rc = kw_fail_errno(e, errno == ELOOP || errno == ENOTDIR ?
-		    KW_EUNSAFE : KW_ESYSTEM, errno, "%s", r->dir);
+		if (errno == ELOOP)
+			rc = kw_fail(e, KW_EUNSAFE, "%s: is a symbolic link; "
+			    "refusing to follow it", r->dir);
+		else
+			rc = kw_fail_errno(e, errno == ENOTDIR ? KW_EUNSAFE :
+			    KW_ESYSTEM, errno, "%s", r->dir);
 		goto fail;
 	}
 	if (fstat(r->dir_fd, &st) < 0) {
@@ -514,7 +521,11 @@ reg_opendir(struct kw_registry *r, DIR **d, struct kw_error *e)
 	return 0;
 }
 
-/* Remove the registry file name; a missing one is not an error. */
+/*
+ * Remove the registry file name; a missing one is not an error. Not
+ * synced, as the writes are not (KW_WRITE_NOSYNC): the registry describes
+ * kernel keyrings, which do not survive a crash either.
+ */
 static int
 reg_unlink(struct kw_registry *r, const char *name, struct kw_error *e)
 {
@@ -525,12 +536,6 @@ reg_unlink(struct kw_registry *r, const char *name, struct kw_error *e)
 			return 0;
 		reg_path(r, name, path);
 		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: unlink", path);
-	}
-	while (fsync(r->dir_fd) < 0) {
-		if (errno == EINTR)
-			continue;
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fsync "
-		    "directory", r->dir);
 	}
 	return 0;
 }
@@ -1292,47 +1297,274 @@ ids_sort(uint64_t *ids, size_t n)
 	return true;
 }
 
+/* ---- the index: a cache of the session files -------------------------- */
+
+/*
+ * "index" holds a copy of every session file as the last walk that had to
+ * read files found them:
+ *
+ *   keyward-index 1
+ *   f <name> <inode> <length>
+ *   <length bytes: the file's text>
+ *   f ...                           (sorted by name)
+ *
+ * A session file is written once under a fresh random id and never
+ * rewritten (later changes go to the journal), so a name the directory
+ * lists with the inode the index gives it has the text the index holds:
+ * the walk takes that copy instead of opening the file. The listing stays
+ * the truth: a file the index lacks, or has with another inode, is read;
+ * an index entry no file matches is ignored; an index that cannot be read
+ * or parsed is ignored as a whole. A walk that had to read files (or found
+ * entries of gone sessions) rewrites the index, so a rotation of a
+ * thousand live copies reads two files (index and journal), not a
+ * thousand and one.
+ */
+#define INDEX_NAME "index"
+#define INDEX_MIN 16		/* fewer sessions: no index, files are cheap */
+
+/* One session file: its name and inode listed, its text found or read. */
+struct ix_ent {
+	char *name;
+	uint64_t ino;
+	const char *text;		/* not NUL-terminated; NULL: gone */
+	size_t len;
+	char *own;			/* text read from the file: free() */
+};
+
+/* Order ix_ents by name. */
+static int
+ix_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct ix_ent *)a)->name,
+	    ((const struct ix_ent *)b)->name);
+}
+
+/*
+ * Parse the index text t (the entries point into it) into *out, sorted by
+ * name. false when it is not a well-formed index (or out of memory).
+ */
+static bool
+ix_parse(char *t, size_t len, struct ix_ent **out, size_t *n)
+{
+	static const char header[] = "keyward-index 1\n";
+	struct ix_ent *ents = NULL, *ne;
+	size_t cap = 0, cnt = 0, hl = sizeof(header) - 1;
+	char *p = t, *end = t + len, *nl, *sp1, *sp2, *ep;
+	unsigned long long ino, tl;
+	uint64_t id;
+
+	*out = NULL;
+	*n = 0;
+	if (len < hl || memcmp(t, header, hl) != 0)
+		return false;
+	for (p += hl; p < end;) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL ||
+		    nl - p < 2 || p[0] != 'f' || p[1] != ' ')
+			goto bad;
+		*nl = '\0';
+		if ((sp1 = strchr(p + 2, ' ')) == NULL ||
+		    (sp2 = strchr(sp1 + 1, ' ')) == NULL)
+			goto bad;
+		*sp1 = *sp2 = '\0';
+		errno = 0;
+		ino = strtoull(sp1 + 1, &ep, 10);
+		if (errno != 0 || *ep != '\0' || ep == sp1 + 1)
+			goto bad;
+		tl = strtoull(sp2 + 1, &ep, 10);
+		if (errno != 0 || *ep != '\0' || ep == sp2 + 1 ||
+		    tl > (unsigned long long)(end - nl - 1) ||
+		    !session_file_id(p + 2, &id))
+			goto bad;
+		if ((ne = grow(ents, &cap, cnt + 1, sizeof(*ents))) == NULL)
+			goto bad;
+		ents = ne;
+		memset(&ents[cnt], 0, sizeof(ents[cnt]));
+		ents[cnt].name = p + 2;
+		ents[cnt].ino = ino;
+		ents[cnt].text = nl + 1;
+		ents[cnt].len = (size_t)tl;
+		if (cnt > 0 && strcmp(ents[cnt - 1].name, ents[cnt].name) >= 0)
+			goto bad;
+		cnt++;
+		p = nl + 1 + tl;
+	}
+	*out = ents;
+	*n = cnt;
+	return true;
+bad:
+	free(ents);
+	return false;
+}
+
+/*
+ * Write the index of the n session files l (sorted by name, each with its
+ * text). A cache: when it cannot be written, none is left and the next
+ * walk reads the files.
+ */
+static void
+ix_write(struct kw_registry *r, const struct ix_ent *l, size_t n)
+{
+	struct kw_error ie;
+	char path[PATH_MAX], *p = NULL;
+	size_t len = 0, cap = 64, i;
+	int w;
+
+	for (i = 0; i < n; i++)
+		cap += 64 + strlen(l[i].name) + l[i].len;
+	if ((p = malloc(cap)) == NULL)
+		goto fail;
+	len = (size_t)snprintf(p, cap, "keyward-index 1\n");
+	for (i = 0; i < n; i++) {
+		w = snprintf(p + len, cap - len, "f %s %llu %zu\n", l[i].name,
+		    (unsigned long long)l[i].ino, l[i].len);
+		if (w < 0 || (size_t)w + l[i].len >= cap - len)
+			goto fail;
+		len += (size_t)w;
+		memcpy(p + len, l[i].text, l[i].len);
+		len += l[i].len;
+	}
+	reg_path(r, INDEX_NAME, path);
+	if (kw_atomic_write(path, p, len, 0600, KW_WRITE_NOSYNC, &ie) == 0) {
+		free(p);
+		return;
+	}
+fail:
+	free(p);
+	(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
+}
+
+/* Parse the session text t (len bytes; copied: the parser writes in it). */
+static int
+parse_session_text(struct kw_registry *r, const char *name, const char *t,
+    size_t len, struct kw_reg_session *s, struct kw_error *e)
+{
+	char path[PATH_MAX], buf[REG_READ_BUF], *p = buf, *heap = NULL;
+	struct parse_ctx c;
+	int rc;
+
+	reg_path(r, name, path);
+	if (len + 1 > sizeof(buf) && (p = heap = malloc(len + 1)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "%s: out of memory", path);
+	memcpy(p, t, len);
+	p[len] = '\0';
+	memset(&c, 0, sizeof(c));
+	c.path = path;
+	c.s = s;
+	rc = reg_lines(path, p, len, session_line, &c, e);
+	if (rc == 0 && !c.header)
+		rc = kw_fail(e, KW_ECORRUPT, "%s: empty registry file", path);
+	free(heap);
+	return rc;
+}
+
+/*
+ * List the session files of the directory into *out (name and inode),
+ * and their ids (as numbers) into r->ids, the listing kw_registry_mark()
+ * would make.
+ */
+static int
+list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
+    struct kw_error *e)
+{
+	struct ix_ent *l = NULL, *nl;
+	size_t cnt = 0, cap = 0;
+	uint64_t *ids, id;
+	struct dirent *de;
+	DIR *d;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = reg_opendir(r, &d, e)) != 0)
+		return rc;
+	r->ids_valid = false;
+	r->n_ids = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!reg_name_is(de->d_name, "s."))
+			continue;
+		if (session_file_id(de->d_name, &id)) {
+			if ((ids = grow(r->ids, &r->cap_ids, r->n_ids + 1,
+			    sizeof(*ids))) == NULL)
+				break;
+			r->ids = ids;
+			ids[r->n_ids++] = id;
+		}
+		if ((nl = grow(l, &cap, cnt + 1, sizeof(*l))) == NULL)
+			break;
+		l = nl;
+		memset(&l[cnt], 0, sizeof(l[cnt]));
+		l[cnt].ino = (uint64_t)de->d_ino;
+		if ((l[cnt].name = strdup(de->d_name)) == NULL)
+			break;
+		cnt++;
+	}
+	closedir(d);
+	*out = l;
+	*n = cnt;
+	if (de != NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	return 0;
+}
+
 /* Walk every session (see registry.h). */
 int
 kw_registry_sessions_walk(struct kw_registry *r,
     int (*fn)(struct kw_reg_session *s, void *arg, struct kw_error *e),
     void *arg, struct kw_error *e)
 {
-	struct kw_reg_session *s;
-	uint64_t *ids, id;
-	struct dirent *de;
-	DIR *d;
-	int rc = 0;
+	struct kw_reg_session *s = NULL;
+	struct ix_ent *l = NULL, *ix = NULL, *hit;
+	size_t n = 0, n_ix = 0, i, k, misses = 0, hits = 0;
+	char path[PATH_MAX];
+	struct reg_text it, t;
+	struct kw_error ie;
+	int rc;
 
+	memset(&it, 0, sizeof(it));
+	if ((rc = list_sessions(r, &l, &n, e)) != 0)
+		goto out;
 	/* one struct for all (a few kilobytes, mostly exe): reused */
-	if ((s = malloc(sizeof(*s))) == NULL)
-		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
-	if ((rc = reg_opendir(r, &d, e)) != 0) {
-		free(s);
-		return rc;
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		goto out;
 	}
-	r->ids_valid = false;
-	r->n_ids = 0;
-	while ((de = readdir(d)) != NULL) {
-		if (!reg_name_is(de->d_name, "s."))
-			continue;
-		/* the listing kw_registry_mark() would make */
-		if (session_file_id(de->d_name, &id)) {
-			if ((ids = grow(r->ids, &r->cap_ids, r->n_ids + 1,
-			    sizeof(*ids))) == NULL) {
-				rc = kw_fail(e, KW_ENOMEM,
-				    "registry: out of memory");
-				break;
-			}
-			r->ids = ids;
-			ids[r->n_ids++] = id;
-		}
+	reg_path(r, INDEX_NAME, path);
+	if (n < INDEX_MIN) {
+		(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
+	} else if (reg_read(r, INDEX_NAME, path, REG_FILE_MAX * 64, NULL, 0,
+	    &it, &ie) == 0 && !ix_parse(it.p, it.len, &ix, &n_ix)) {
+		ix = NULL;
+		n_ix = 0;
+	}
+	for (i = 0; i < n; i++) {
+		hit = n_ix > 0 ? bsearch(&l[i], ix, n_ix, sizeof(*ix),
+		    ix_cmp) : NULL;
 		memset(s, 0, sizeof(*s));
-		rc = read_reg_file(r, de->d_name, s, NULL, e);
-		if (rc == KW_ENOTFOUND) {	/* removed meanwhile */
+		if (hit != NULL && hit->ino == l[i].ino &&
+		    parse_session_text(r, l[i].name, hit->text, hit->len, s,
+		    &ie) == 0) {
+			l[i].text = hit->text;
+			l[i].len = hit->len;
+			hits++;
+		} else {
+			/* not in the index (or not as the file is): read */
 			free(s->keys);
-			rc = 0;
-			continue;
+			memset(s, 0, sizeof(*s));
+			reg_path(r, l[i].name, path);
+			rc = reg_read(r, l[i].name, path, REG_FILE_MAX, NULL,
+			    0, &t, e);
+			if (rc == KW_ENOTFOUND) {	/* removed meanwhile */
+				kw_error_clear(e);
+				rc = 0;
+				continue;
+			}
+			if (rc != 0)
+				break;
+			l[i].text = l[i].own = t.heap;
+			l[i].len = t.len;
+			misses++;
+			rc = parse_session_text(r, l[i].name, l[i].text,
+			    l[i].len, s, e);
 		}
 		if (rc == 0)
 			rc = journal_apply(r, s, e);
@@ -1342,11 +1574,30 @@ kw_registry_sessions_walk(struct kw_registry *r,
 		if (rc != 0)
 			break;
 	}
-	closedir(d);
-	free(s);
+	if (rc == 0 && n >= INDEX_MIN && (misses > 0 || hits != n_ix)) {
+		/* the files that are there, by name (the gone ones freed) */
+		for (i = 0, k = 0; i < n; i++) {
+			if (l[i].text == NULL)
+				free(l[i].name);
+			else
+				l[k++] = l[i];
+		}
+		n = k;
+		qsort(l, n, sizeof(*l), ix_cmp);
+		ix_write(r, l, n);
+	}
 	/* without the memory to sort them, kw_registry_mark() lists again */
 	if (rc == 0 && ids_sort(r->ids, r->n_ids))
 		r->ids_valid = true;
+out:
+	for (i = 0; i < n; i++) {
+		free(l[i].name);
+		free(l[i].own);
+	}
+	free(l);
+	free(ix);
+	free(it.heap);
+	free(s);
 	return rc;
 }
 

@@ -12,6 +12,10 @@
  *                            <serial> <version>", version 0 = the key is
  *                            gone. Every session read applies it, so one
  *                            write covers a change to a thousand sessions.
+ *   index                    a copy of the session files (name, inode,
+ *                            text) as the last walk read them, kept when
+ *                            there are at least 16: a walk reads it, and
+ *                            only the files it lacks (see registry.c)
  *
  * <pid> and <start> (the process start time in clock ticks, from
  * /proc/<pid>/stat) are those of the process that opened the session, so a
@@ -26,7 +30,9 @@
  * read(2) into a stack buffer.
  * Session files are written once and never changed (later changes go to
  * the journal): that is what makes one read, and one listing per lock
- * hold, enough.
+ * hold, enough, and the index's copies good for as long as the file the
+ * listing shows has the same name and inode. A file edited in place by
+ * hand is not a change keyward sees.
  */
 #ifndef KW_REGISTRY_H
 #define KW_REGISTRY_H

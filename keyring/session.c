@@ -803,10 +803,18 @@ kw_session_close(const struct kw_config *cfg, const char *id,
 		    p->user : "?");
 		goto out;
 	}
+	/* the revoke records (and the sweep's) are one batch: one audit
+	 * status check after all of them, not one per record */
+	(void)batch(&c, false, NULL);
 	end_session(&c, reg, &s, true, &n);
-	if ((rc = kw_registry_session_del(reg, s.id, e)) != 0)
+	if ((rc = kw_registry_session_del(reg, s.id, e)) == 0)
+		sweep_locked(&c, reg);
+	if (batch(&c, true, &ae) != 0 && !c.audit_failed) {
+		c.audit_failed = true;
+		c.audit_err = ae;
+	}
+	if (rc != 0)
 		goto out;
-	sweep_locked(&c, reg);
 	if (c.audit_failed && cfg->audit == KW_AUDIT_REQUIRED) {
 		*e = c.audit_err;
 		rc = kw_error_prefix(e, "session %s closed and its keys "

@@ -6,9 +6,10 @@
  *   by name, each HMAC'd over (generation, position, count, entry) | data:
  *   the AES-256-GCM ciphertexts, contiguous, in index order
  *
- * Readers open the file without a lock (writers replace it by rename) and
- * binary-search the index with pread(), authenticating every entry they
- * touch; they decrypt only the record they are asked for. Writers lock
+ * Readers open the file without a lock (writers replace it by rename), pick
+ * the index bucket a name falls in by the fence, read that bucket with one
+ * pread() and binary-search it, authenticating every entry they return or
+ * rely on; they decrypt only the record they are asked for. Writers lock
  * "<vault>.lock", load and verify the whole file, change it in memory and
  * write a new file with a fresh generation id (kw_atomic_write).
  */
@@ -134,6 +135,9 @@ struct kw_vault {
 	uint64_t index_off;
 	uint64_t data_off;
 	unsigned char *fence;		/* readers: the fence, once read */
+	unsigned char *bucket;		/* readers: the entries of the last
+					 * bucket searched (one pread) */
+	size_t bucket_first, bucket_n;	/* its first entry, how many */
 	/* writers only */
 	unsigned char *img;		/* the file as loaded */
 	size_t img_len;
@@ -197,13 +201,14 @@ kw_master_key_load(const char *path, unsigned char key[KW_MASTER_KEY_LEN],
     struct kw_error *e)
 {
 	unsigned char buf[KW_MASTER_KEY_LEN + 1];
+	struct stat st;
 	ssize_t r;
 	int fd = -1, rc;
 
 	kw_wipe(key, KW_MASTER_KEY_LEN);
-	if ((rc = kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, e)) != 0)
+	if ((rc = kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, &st, e)) != 0)
 		return rc;
-	r = kw_read_all(fd, buf, sizeof(buf));
+	r = kw_read_sized(fd, buf, sizeof(buf), (size_t)st.st_size);
 	if (r < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, (int)-r, "%s: read", path);
 		goto out;
@@ -554,11 +559,22 @@ pread_exact(struct kw_vault *v, void *buf, size_t len, uint64_t off,
 	return 0;
 }
 
+/* Entry i's raw bytes when the bucket in memory holds it, else NULL. */
+static const unsigned char *
+bucket_raw(const struct kw_vault *v, size_t i)
+{
+	if (v->bucket == NULL || i < v->bucket_first ||
+	    i - v->bucket_first >= v->bucket_n)
+		return NULL;
+	return v->bucket + (i - v->bucket_first) * ENT_LEN;
+}
+
 /* The authenticated entry at index i: from memory (writers) or the file. */
 static int
 entry_at(struct kw_vault *v, size_t i, struct entry *out, struct kw_error *e)
 {
 	unsigned char raw[ENT_LEN];
+	const unsigned char *p;
 	int rc;
 
 	if (v->ents != NULL) {
@@ -570,10 +586,38 @@ entry_at(struct kw_vault *v, size_t i, struct entry *out, struct kw_error *e)
 	}
 	if (i >= v->count)
 		return kw_fail(e, KW_ENOTFOUND, "no secret number %zu", i);
-	if ((rc = pread_exact(v, raw, ENT_LEN, v->index_off +
-	    (uint64_t)i * ENT_LEN, e)) != 0)
+	if ((p = bucket_raw(v, i)) == NULL) {
+		if ((rc = pread_exact(v, raw, ENT_LEN, v->index_off +
+		    (uint64_t)i * ENT_LEN, e)) != 0)
+			return rc;
+		p = raw;
+	}
+	return decode_entry(v, p, (uint32_t)i, v->count, v->gen, out, e);
+}
+
+/*
+ * Read the bucket of entries first .. first + n - 1 (at most FENCE_EVERY:
+ * 32 KiB) with one pread, unless it is the one in memory already: a
+ * session's grants mostly fall in few buckets.
+ */
+static int
+bucket_load(struct kw_vault *v, size_t first, size_t n, struct kw_error *e)
+{
+	int rc;
+
+	if (v->bucket != NULL && v->bucket_first == first &&
+	    v->bucket_n == n)
+		return 0;
+	if (v->bucket == NULL &&
+	    (v->bucket = malloc((size_t)FENCE_EVERY * ENT_LEN)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	v->bucket_n = 0;
+	if ((rc = pread_exact(v, v->bucket, n * ENT_LEN, v->index_off +
+	    (uint64_t)first * ENT_LEN, e)) != 0)
 		return rc;
-	return decode_entry(v, raw, (uint32_t)i, v->count, v->gen, out, e);
+	v->bucket_first = first;
+	v->bucket_n = n;
+	return 0;
 }
 
 /* strcmp of name with a raw, NUL-padded 64-byte name field. */
@@ -599,7 +643,6 @@ static int
 find_file(struct kw_vault *v, const char *name, size_t *idx, bool *found,
     struct entry *en, struct kw_error *e)
 {
-	unsigned char raw[KW_NAME_MAX];
 	uint64_t flen = FENCE_LEN(v->count), nf = flen / FENCE_NAME;
 	size_t lo, hi, mid, n = v->count;
 	int c, rc;
@@ -627,13 +670,11 @@ find_file(struct kw_vault *v, const char *name, size_t *idx, bool *found,
 	}
 	lo = lo > 0 ? (lo - 1) * FENCE_EVERY : 0;
 	hi = lo + FENCE_EVERY < n ? lo + FENCE_EVERY : n;
+	if ((rc = bucket_load(v, lo, hi - lo, e)) != 0)
+		return rc;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		/* only the name: one cache line, not eight */
-		if ((rc = pread_exact(v, raw, KW_NAME_MAX, v->index_off +
-		    (uint64_t)mid * ENT_LEN + E_NAME, e)) != 0)
-			return rc;
-		c = name_cmp(name, raw);
+		c = name_cmp(name, bucket_raw(v, mid) + E_NAME);
 		if (c == 0) {
 			if ((rc = entry_at(v, mid, en, e)) != 0)
 				return rc;
@@ -830,6 +871,7 @@ kw_vault_close(struct kw_vault *v)
 	free_ents(v);
 	free(v->img);
 	free(v->fence);
+	free(v->bucket);
 	EVP_MAC_CTX_free(v->mctx);
 	EVP_MAC_free(v->mac);
 	EVP_CIPHER_free(v->cipher);
@@ -850,11 +892,9 @@ open_file(struct kw_vault *v, struct kw_error *e)
 	struct stat st;
 	int rc;
 
-	if ((rc = kw_safe_open(v->path, KW_SAFE_SECRET, 0, &v->fd, e)) != 0)
+	if ((rc = kw_safe_open(v->path, KW_SAFE_SECRET, 0, &v->fd, &st,
+	    e)) != 0)
 		return rc;
-	if (fstat(v->fd, &st) < 0)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s: fstat",
-		    v->path);
 	if (st.st_size < HDR_LEN)
 		return kw_fail(e, KW_ECORRUPT, "%s: truncated (%lld bytes, "
 		    "shorter than the %d-byte header)", v->path,

@@ -139,7 +139,7 @@ test_safe_open(void)
 
 	snprintf(path, sizeof(path), "%s/f", tmpdir);
 	write_file(path, "hello", 0600);
-	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, &e), 0);
+	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, NULL, &e), 0);
 	close(fd);
 	CU_ASSERT_EQUAL(kw_read_file(path, 0, 100, &buf, &len, &e), 0);
 	CU_ASSERT_EQUAL(len, 5);
@@ -149,27 +149,27 @@ test_safe_open(void)
 	CU_ASSERT_EQUAL(kw_read_file(path, 0, 4, &buf, &len, &e), KW_ETOOBIG);
 	/* group-readable is refused only for secrets */
 	chmod(path, 0640);
-	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, &e),
+	CU_ASSERT_EQUAL(kw_safe_open(path, KW_SAFE_SECRET, 0, &fd, NULL, &e),
 	    KW_EUNSAFE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "readable by group or others"));
-	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), 0);
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, NULL, &e), 0);
 	close(fd);
 	/* world-writable is always refused */
 	chmod(path, 0602);
-	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), KW_EUNSAFE);
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, NULL, &e), KW_EUNSAFE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "writable by group or others"));
 	chmod(path, 0600);
 	/* symlinks are refused */
 	snprintf(link_path, sizeof(link_path), "%s/l", tmpdir);
 	CU_ASSERT_FATAL(symlink(path, link_path) == 0);
-	CU_ASSERT_EQUAL(kw_safe_open(link_path, 0, 0, &fd, &e), KW_EUNSAFE);
+	CU_ASSERT_EQUAL(kw_safe_open(link_path, 0, 0, &fd, NULL, &e), KW_EUNSAFE);
 	CU_ASSERT_PTR_NOT_NULL(strstr(e.msg, "symbolic link"));
 	unlink(link_path);
 	/* directories are not regular files; relative paths are refused */
-	CU_ASSERT_EQUAL(kw_safe_open(tmpdir, 0, 0, &fd, &e), KW_EUNSAFE);
-	CU_ASSERT_EQUAL(kw_safe_open("rel/path", 0, 0, &fd, &e), KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_safe_open(tmpdir, 0, 0, &fd, NULL, &e), KW_EUNSAFE);
+	CU_ASSERT_EQUAL(kw_safe_open("rel/path", 0, 0, &fd, NULL, &e), KW_EINVAL);
 	snprintf(path, sizeof(path), "%s/missing", tmpdir);
-	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, &e), KW_ENOTFOUND);
+	CU_ASSERT_EQUAL(kw_safe_open(path, 0, 0, &fd, NULL, &e), KW_ENOTFOUND);
 	CU_ASSERT_EQUAL(kw_check_dir(tmpdir, &e), 0);
 }
 

@@ -270,6 +270,145 @@ test_registry_dead_and_corrupt(void)
 	kw_registry_close(r);
 }
 
+/* The serial of the only key of session id in all[0..n), or 0. */
+static int32_t
+serial_of(const struct kw_reg_session *all, size_t n, const char *id,
+    uint32_t *version)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(all[i].id, id) == 0 && all[i].n_keys == 1) {
+			if (version != NULL)
+				*version = all[i].keys[0].version;
+			return all[i].keys[0].serial;
+		}
+	return 0;
+}
+
+/* How many sessions a walk finds now; with their keys in *out. */
+static size_t
+walk_count(struct kw_registry *r, struct kw_reg_session **out)
+{
+	struct kw_reg_session *all = NULL;
+	struct kw_error e;
+	size_t n = 0;
+
+	CU_ASSERT_EQUAL(kw_registry_sessions(r, &all, &n, &e), 0);
+	if (out != NULL)
+		*out = all;
+	else
+		kw_reg_sessions_free(all, n);
+	return n;
+}
+
+/*
+ * The index (a cache of the session files): what a walk returns is what
+ * the files say, whether the index is fresh, missing, garbage, or names a
+ * file that was replaced since.
+ */
+static void
+test_registry_index(void)
+{
+	enum { N = 20 };
+	struct kw_registry *r;
+	struct kw_reg_session s[N], *all;
+	struct kw_reg_mark m;
+	struct kw_delivery d;
+	struct kw_error e;
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 80], buf[64];
+	struct stat st;
+	uint32_t version = 0;
+	size_t i, n;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	snprintf(path, sizeof(path), "%s/index", run_dir);
+	for (i = 0; i < N; i++) {
+		memset(&s[i], 0, sizeof(s[i]));
+		CU_ASSERT_EQUAL(kw_session_id_new(s[i].id, &e), 0);
+		s[i].pid = getpid();
+		CU_ASSERT_EQUAL(kw_proc_start_time(s[i].pid, &s[i].start, &e),
+		    0);
+		snprintf(s[i].user, sizeof(s[i].user), "u%zu", i);
+		memset(&d, 0, sizeof(d));
+		strcpy(d.secret, "api");
+		d.version = 1;
+		d.serial = (int32_t)(1000 + i);
+		d.until = 4000000000;
+		CU_ASSERT_EQUAL(kw_reg_session_add_key(&s[i], &d, &e), 0);
+		CU_ASSERT_EQUAL(kw_registry_session_put(r, &s[i], &e), 0);
+	}
+	/* the first walk reads the files and leaves the index */
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
+	/* the next one reads the index: the same sessions and keys */
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), N);
+	for (i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(serial_of(all, N, s[i].id, NULL),
+		    (int32_t)(1000 + i));
+	kw_reg_sessions_free(all, N);
+	/* the journal applies to sessions from the index too */
+	memset(&m, 0, sizeof(m));
+	memcpy(m.session, s[3].id, sizeof(m.session));
+	m.serial = 1003;
+	m.version = 7;
+	CU_ASSERT_EQUAL(kw_registry_mark(r, &m, 1, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), N);
+	CU_ASSERT_EQUAL(serial_of(all, N, s[3].id, &version), 1003);
+	CU_ASSERT_EQUAL(version, 7);
+	kw_reg_sessions_free(all, N);
+	/* a garbage index is ignored, then replaced */
+	f = fopen(path, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("keyward-index 1\nf s.nonsense 1 999999\n", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
+	f = fopen(path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	CU_ASSERT_PTR_NOT_NULL(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	CU_ASSERT_STRING_EQUAL(buf, "keyward-index 1\n");
+	/* a closed session is gone, a new one is there */
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, s[0].id, &e), 0);
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N - 1);
+	CU_ASSERT_EQUAL(kw_session_id_new(s[0].id, &e), 0);
+	s[0].keys[0].serial = 2000;
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s[0], &e), 0);
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), N);
+	CU_ASSERT_EQUAL(serial_of(all, N, s[0].id, NULL), 2000);
+	kw_reg_sessions_free(all, N);
+	/*
+	 * A session file replaced behind the index's back, by rename (a new
+	 * inode; keyward itself never rewrites one): the file wins.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s/s.%s.%ld.%llu", run_dir, s[5].id,
+	    (long)s[5].pid, (unsigned long long)s[5].start);
+	CU_ASSERT_EQUAL(kw_session_id_new(s[5].id, &e), 0);
+	s[5].keys[0].serial = 3005;
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s[5], &e), 0);
+	snprintf(path, sizeof(path), "%s/s.%s.%ld.%llu", run_dir, s[5].id,
+	    (long)s[5].pid, (unsigned long long)s[5].start);
+	CU_ASSERT_EQUAL(rename(path, tmp), 0);
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), N);
+	CU_ASSERT_EQUAL(serial_of(all, N, s[5].id, NULL), 3005);
+	kw_reg_sessions_free(all, N);
+	CU_ASSERT_EQUAL(unlink(tmp), 0);
+	snprintf(path, sizeof(path), "%s/index", run_dir);
+	/* below INDEX_MIN sessions, no index is kept */
+	for (i = 0; i < N; i++) {
+		if (i != 5)
+			CU_ASSERT_EQUAL(kw_registry_session_del(r, s[i].id,
+			    &e), 0);
+		kw_reg_session_clear(&s[i]);
+	}
+	n = walk_count(r, NULL);
+	CU_ASSERT_EQUAL(n, 0);
+	CU_ASSERT_NOT_EQUAL(stat(path, &st), 0);
+	kw_registry_close(r);
+}
+
 int
 main(void)
 {
@@ -293,6 +432,7 @@ main(void)
 	CU_add_test(s, "registry round trip", test_registry_roundtrip);
 	CU_add_test(s, "registry dead sessions and corruption",
 	    test_registry_dead_and_corrupt);
+	CU_add_test(s, "registry index", test_registry_index);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
