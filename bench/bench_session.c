@@ -40,16 +40,6 @@
 
 static char dir[] = "/tmp/kw-bench-session.XXXXXX";
 
-/* Monotonic time in microseconds. */
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
 /* Write a small file; exits on failure (a benchmark, not the core). */
 static void
 put(const char *path, const void *data, size_t len, mode_t mode)
@@ -139,13 +129,13 @@ time_open(const struct kw_config *cfg, size_t n, int reps)
 	p.user = "root";
 	p.service = "bench";
 	for (i = 0; i < reps; i++) {
-		t = now_us();
+		t = bench_now_ns() / 1e3;
 		if (kw_session_open(cfg, &p, &info, &e) != 0) {
 			fprintf(stderr, "bench_session: %s\n",
 			    kw_error_text(&e));
 			exit(1);
 		}
-		total += now_us() - t;
+		total += bench_now_ns() / 1e3 - t;
 		if (info.n_keys != n) {
 			fprintf(stderr, "bench_session: %zu keys, not %zu\n",
 			    info.n_keys, n);
@@ -171,7 +161,7 @@ time_floor(size_t n, int reps)
 	int i;
 
 	for (i = 0; i < reps; i++) {
-		t = now_us();
+		t = bench_now_ns() / 1e3;
 		ring = keyctl_join_session_keyring(NULL);
 		for (j = 0; j < n; j++) {
 			snprintf(desc, sizeof(desc), "keyward:f%05zu", j);
@@ -183,7 +173,7 @@ time_floor(size_t n, int reps)
 				exit(1);
 			}
 		}
-		total += now_us() - t;
+		total += bench_now_ns() / 1e3 - t;
 		for (j = 0; j < n; j++)
 			keyctl_revoke(k[j]);
 	}

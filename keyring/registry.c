@@ -1038,12 +1038,29 @@ reg_lines(const char *name, char *text, size_t len,
  * into u. Files of up to REG_READ_BUF bytes (all but the odd one) are read
  * on the stack.
  */
+/*
+ * Parse the text (len bytes, NUL-terminated, parsed in place) of the
+ * registry file path: a session into s, or a user key into u.
+ */
+static int
+parse_reg_text(const char *path, char *text, size_t len,
+    struct kw_reg_session *s, struct kw_reg_userkey *u, struct kw_error *e)
+{
+	struct parse_ctx c = { path, false, s, u, NULL };
+	int rc;
+
+	rc = reg_lines(path, text, len,
+	    s != NULL ? session_line : userkey_line, &c, e);
+	if (rc == 0 && !c.header)
+		rc = kw_fail(e, KW_ECORRUPT, "%s: empty registry file", path);
+	return rc;
+}
+
 static int
 read_reg_file(struct kw_registry *r, const char *name,
     struct kw_reg_session *s, struct kw_reg_userkey *u, struct kw_error *e)
 {
 	char path[PATH_MAX], buf[REG_READ_BUF];
-	struct parse_ctx c = { path, false, s, u, NULL };
 	struct reg_text t;
 	int rc;
 
@@ -1051,10 +1068,7 @@ read_reg_file(struct kw_registry *r, const char *name,
 	rc = reg_read(r, name, path, REG_FILE_MAX, buf, sizeof(buf), &t, e);
 	if (rc != 0)
 		return rc;
-	rc = reg_lines(path, t.p, t.len,
-	    s != NULL ? session_line : userkey_line, &c, e);
-	if (rc == 0 && !c.header)
-		rc = kw_fail(e, KW_ECORRUPT, "%s: empty registry file", path);
+	rc = parse_reg_text(path, t.p, t.len, s, u, e);
 	free(t.heap);
 	return rc;
 }
@@ -1439,7 +1453,6 @@ parse_session_text(struct kw_registry *r, const char *name, const char *t,
     size_t len, struct kw_reg_session *s, struct kw_error *e)
 {
 	char path[PATH_MAX], buf[REG_READ_BUF], *p = buf, *heap = NULL;
-	struct parse_ctx c;
 	int rc;
 
 	reg_path(r, name, path);
@@ -1447,12 +1460,7 @@ parse_session_text(struct kw_registry *r, const char *name, const char *t,
 		return kw_fail(e, KW_ENOMEM, "%s: out of memory", path);
 	memcpy(p, t, len);
 	p[len] = '\0';
-	memset(&c, 0, sizeof(c));
-	c.path = path;
-	c.s = s;
-	rc = reg_lines(path, p, len, session_line, &c, e);
-	if (rc == 0 && !c.header)
-		rc = kw_fail(e, KW_ECORRUPT, "%s: empty registry file", path);
+	rc = parse_reg_text(path, p, len, s, NULL, e);
 	free(heap);
 	return rc;
 }
@@ -1460,11 +1468,11 @@ parse_session_text(struct kw_registry *r, const char *name, const char *t,
 /*
  * List the session files of the directory into *out (name and inode),
  * and their ids (as numbers) into r->ids, the listing kw_registry_mark()
- * would make.
+ * would make; *have_index: the index is there too.
  */
 static int
 list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
-    struct kw_error *e)
+    bool *have_index, struct kw_error *e)
 {
 	struct ix_ent *l = NULL, *nl;
 	size_t cnt = 0, cap = 0;
@@ -1475,11 +1483,14 @@ list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
 
 	*out = NULL;
 	*n = 0;
+	*have_index = false;
 	if ((rc = reg_opendir(r, &d, e)) != 0)
 		return rc;
 	r->ids_valid = false;
 	r->n_ids = 0;
 	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, INDEX_NAME) == 0)
+			*have_index = true;
 		if (!reg_name_is(de->d_name, "s."))
 			continue;
 		if (session_file_id(de->d_name, &id)) {
@@ -1518,10 +1529,11 @@ kw_registry_sessions_walk(struct kw_registry *r,
 	char path[PATH_MAX];
 	struct reg_text it, t;
 	struct kw_error ie;
+	bool have_index;
 	int rc;
 
 	memset(&it, 0, sizeof(it));
-	if ((rc = list_sessions(r, &l, &n, e)) != 0)
+	if ((rc = list_sessions(r, &l, &n, &have_index, e)) != 0)
 		goto out;
 	/* one struct for all (a few kilobytes, mostly exe): reused */
 	if ((s = malloc(sizeof(*s))) == NULL) {
@@ -1529,7 +1541,9 @@ kw_registry_sessions_walk(struct kw_registry *r,
 		goto out;
 	}
 	reg_path(r, INDEX_NAME, path);
-	if (n < INDEX_MIN) {
+	if (!have_index) {
+		/* nothing to read or remove */
+	} else if (n < INDEX_MIN) {
 		(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
 	} else if (reg_read(r, INDEX_NAME, path, REG_FILE_MAX * 64, NULL, 0,
 	    &it, &ie) == 0 && !ix_parse(it.p, it.len, &ix, &n_ix)) {
