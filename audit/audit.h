@@ -131,6 +131,18 @@ int kw_audit_key_load(const char *path, unsigned char key[KW_AUDIT_KEY_LEN],
 int kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
     size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e);
 
+/*
+ * The same for many values under one key: kw_fp_new() keys an HMAC once
+ * (the caller may wipe its copy of the key right after), kw_fp_value()
+ * fingerprints one value, kw_fp_free() (NULL-safe) releases it.
+ */
+struct kw_fp;
+int kw_fp_new(const unsigned char key[KW_AUDIT_KEY_LEN], struct kw_fp **out,
+    struct kw_error *e);
+int kw_fp_value(struct kw_fp *f, const void *value, size_t len,
+    char out[KW_FP_HEX_LEN + 1], struct kw_error *e);
+void kw_fp_free(struct kw_fp *f);
+
 /* The op name ("keyward-deliver", ...). */
 const char *kw_audit_op_name(enum kw_audit_op op);
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -15,33 +16,59 @@
 #include "kw_crypto.h"
 #include "kw_util.h"
 
-/* fp = first 16 hex digits of HMAC-SHA256(key, value). */
+/* A keyed HMAC-SHA256: the key schedule and digest fetch made once. */
+struct kw_fp {
+	EVP_MAC_CTX *ctx;
+};
+
+/* Make a fingerprint context keyed with key. */
 int
-kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
-    size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e)
+kw_fp_new(const unsigned char key[KW_AUDIT_KEY_LEN], struct kw_fp **out,
+    struct kw_error *e)
 {
-	static const char hex[] = "0123456789abcdef";
-	unsigned char md[32];
 	char digest[] = "SHA256";
 	OSSL_PARAM params[2];
+	struct kw_fp *f;
 	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx = NULL;
-	size_t mdlen = 0;
-	int i, ok;
+	int ok;
 
-	memset(out, 0, KW_FP_HEX_LEN + 1);
+	*out = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
 	    digest, 0);
 	params[1] = OSSL_PARAM_construct_end();
 	/* the process's one fetched HMAC (kw_crypto.h) */
 	mac = kw_crypto_hmac();
-	ok = mac != NULL && (ctx = EVP_MAC_CTX_new(mac)) != NULL &&
-	    EVP_MAC_init(ctx, key, KW_AUDIT_KEY_LEN, params) > 0 &&
-	    EVP_MAC_update(ctx, len > 0 ? value : (const void *)"", len) > 0 &&
-	    EVP_MAC_final(ctx, md, &mdlen, sizeof(md)) > 0 &&
-	    mdlen == sizeof(md);
-	EVP_MAC_CTX_free(ctx);
+	ok = mac != NULL && (f->ctx = EVP_MAC_CTX_new(mac)) != NULL &&
+	    EVP_MAC_init(f->ctx, key, KW_AUDIT_KEY_LEN, params) > 0;
 	EVP_MAC_free(mac);
+	if (!ok) {
+		kw_fp_free(f);
+		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 is not available");
+	}
+	*out = f;
+	return 0;
+}
+
+/*
+ * fp = first 16 hex digits of HMAC-SHA256(key, value): each value restarts
+ * the keyed HMAC (init with no key keeps the key of kw_fp_new()).
+ */
+int
+kw_fp_value(struct kw_fp *f, const void *value, size_t len,
+    char out[KW_FP_HEX_LEN + 1], struct kw_error *e)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[32];
+	size_t mdlen = 0;
+	int i, ok;
+
+	memset(out, 0, KW_FP_HEX_LEN + 1);
+	ok = EVP_MAC_init(f->ctx, NULL, 0, NULL) > 0 &&
+	    EVP_MAC_update(f->ctx, len > 0 ? value : (const void *)"", len) > 0 &&
+	    EVP_MAC_final(f->ctx, md, &mdlen, sizeof(md)) > 0 &&
+	    mdlen == sizeof(md);
 	if (!ok) {
 		kw_wipe(md, sizeof(md));
 		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 failed");
@@ -53,4 +80,30 @@ kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
 	out[KW_FP_HEX_LEN] = '\0';
 	kw_wipe(md, sizeof(md));
 	return 0;
+}
+
+/* Free (the HMAC state is cleansed by OpenSSL). NULL-safe. */
+void
+kw_fp_free(struct kw_fp *f)
+{
+	if (f == NULL)
+		return;
+	EVP_MAC_CTX_free(f->ctx);
+	free(f);
+}
+
+/* One value's fp= under key. */
+int
+kw_audit_fp(const unsigned char key[KW_AUDIT_KEY_LEN], const void *value,
+    size_t len, char out[KW_FP_HEX_LEN + 1], struct kw_error *e)
+{
+	struct kw_fp *f;
+	int rc;
+
+	memset(out, 0, KW_FP_HEX_LEN + 1);
+	if ((rc = kw_fp_new(key, &f, e)) != 0)
+		return rc;
+	rc = kw_fp_value(f, value, len, out, e);
+	kw_fp_free(f);
+	return rc;
 }

@@ -12,7 +12,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
+
+#include <linux/magic.h>
 
 /* The benchmarked operation: called with arg and the iteration number. */
 typedef void (*bench_fn)(void *arg, unsigned long i);
@@ -81,6 +86,43 @@ bench_median(double *v, size_t n)
 {
 	qsort(v, n, sizeof(*v), bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* True when path is on a tmpfs. */
+static inline int
+bench_on_tmpfs(const char *path)
+{
+	struct statfs sf;
+
+	return statfs(path, &sf) == 0 && sf.f_type == TMPFS_MAGIC;
+}
+
+/*
+ * A fresh directory (mode 0755, removed by the caller) for a staging
+ * install's run_dir: on a tmpfs, where keyward's registry lives in
+ * production (/run is a tmpfs on every systemd machine). That is /run when
+ * it is one, else /dev/shm; a machine with neither gets one under /tmp,
+ * and the benchmark says so (each registry file made there costs the
+ * journal of a disk file system, which production does not pay).
+ */
+static inline void
+bench_run_dir(char *out, size_t size, const char *tag)
+{
+	static const char *const bases[] = { "/run", "/dev/shm", NULL };
+	const char *base = "/tmp";
+	size_t i;
+
+	for (i = 0; bases[i] != NULL; i++)
+		if (bench_on_tmpfs(bases[i])) {
+			base = bases[i];
+			break;
+		}
+	if (bases[i] == NULL)
+		printf("bench %s: note: no tmpfs at /run or /dev/shm; the "
+		    "registry is on %s's file system\n", tag, base);
+	if ((size_t)snprintf(out, size, "%s/kw-bench-%s-run.XXXXXX", base,
+	    tag) >= size || mkdtemp(out) == NULL || chmod(out, 0755) != 0)
+		bench_die("run_dir", "cannot make a staging directory");
 }
 
 #endif /* KW_BENCH_H */

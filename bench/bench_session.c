@@ -8,17 +8,28 @@
  *
  * The floor and the two vaults are measured in alternating rounds (the
  * vaults' order swapped each round) and each reported as the median of
- * its rounds' means: load from elsewhere on the machine, and the kernel's
- * work after a round (freeing revoked keys and dropped keyrings), fall on
- * all three alike instead of on whichever ran first.
+ * its rounds' means, a ratio (to the floor, 10,000 to 100 secrets) as the
+ * median of the rounds' own ratios:
+ * load from elsewhere on the machine, and the kernel's work after a round
+ * (freeing revoked keys and dropped keyrings, auditd writing the records),
+ * fall on all three alike instead of on whichever ran first.
+ *
+ * A second floor, the schema floor, adds to the bare calls the records
+ * DESIGN.md asks for: one keyward-deliver user record per key (timed) and
+ * one keyward-revoke record per key at close (untimed, as keyward's close
+ * is). auditd's work for them is the part of an open's cost no
+ * implementation of that audit trail avoids; it is reported beside the
+ * targets, which stay against the bare floor.
  *
  * Prints "bench <name> <value> <unit> floor=<value> ratio=<value>".
  * Targets: open <= 1.5 x floor + 300 us; 100 -> 10,000 growth <= 20 %.
- * Runs as root in a private staging directory with audit = best-effort.
+ * Runs as root in a private staging directory with audit = best-effort,
+ * the registry (run_dir) on a tmpfs as in production (bench.h).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +38,7 @@
 #include <unistd.h>
 
 #include <keyutils.h>
+#include <libaudit.h>
 
 #include "audit.h"
 #include "bench.h"
@@ -39,6 +51,7 @@
 #define ROUNDS 15	/* alternating rounds of floor and both vaults */
 
 static char dir[] = "/tmp/kw-bench-session.XXXXXX";
+static char rdir[PATH_MAX];	/* the run_dirs, on a tmpfs (bench.h) */
 
 /* Write a small file; exits on failure (a benchmark, not the core). */
 static void
@@ -75,7 +88,7 @@ setup(size_t n, const char *sub, struct kw_config *cfg)
 	snprintf(path, sizeof(path), "%s/audit.key", etc);
 	put(path, akey, sizeof(akey), 0400);
 	snprintf(conf, sizeof(conf), "audit = best-effort\n"
-	    "vault = %s/vault\nrun_dir = %s/run\n", etc, etc);
+	    "vault = %s/vault\nrun_dir = %s/%s\n", etc, rdir, sub);
 	snprintf(path, sizeof(path), "%s/keyward.conf", etc);
 	put(path, conf, strlen(conf), 0644);
 	snprintf(path, sizeof(path), "%s/vault", etc);
@@ -150,9 +163,34 @@ time_open(const struct kw_config *cfg, size_t n, int reps)
 	return total / reps;
 }
 
-/* Mean microseconds of the bare system calls for n keys. */
+/* libaudit's connection for the schema floor's records, or -1. */
+static int audit_fd = -1;
+
+/* One user record sized and shaped like keyward's for key k (or exit). */
+static void
+floor_record(const char *op, size_t j, key_serial_t k)
+{
+	char msg[512];
+
+	snprintf(msg, sizeof(msg), "op=%s kw_secret=\"f%05zu\" kw_version=1 "
+	    "fp=0123456789abcdef kw_serial=%ld kw_scope=session kw_ttl=3600 "
+	    "kw_rule=\"/etc/keyward/policy.conf:1\" "
+	    "kw_session=\"0123456789abcdef\" acct=\"root\"", op, j, (long)k);
+	if (audit_log_user_message(audit_fd, AUDIT_CRYPTO_KEY_USER, msg, NULL,
+	    NULL, "", 1) <= 0) {
+		fprintf(stderr, "bench_session: floor record not written\n");
+		exit(1);
+	}
+}
+
+/*
+ * Mean microseconds of the bare system calls for n keys. With records
+ * (the schema floor): also one keyward-deliver record per key, timed, and
+ * one keyward-revoke record per key at the untimed revoke, as keyward's
+ * close writes them: the records DESIGN.md asks of any implementation.
+ */
 static double
-time_floor(size_t n, int reps)
+time_floor(size_t n, int reps, bool records)
 {
 	key_serial_t ring, k[100];
 	char desc[32], val[40] = { 0 };
@@ -172,10 +210,15 @@ time_floor(size_t n, int reps)
 				perror("bench_session: floor");
 				exit(1);
 			}
+			if (records)
+				floor_record("keyward-deliver", j, k[j]);
 		}
 		total += bench_now_ns() / 1e3 - t;
-		for (j = 0; j < n; j++)
+		for (j = 0; j < n; j++) {
 			keyctl_revoke(k[j]);
+			if (records)
+				floor_record("keyward-revoke", j, k[j]);
+		}
 	}
 	return total / reps;
 }
@@ -231,8 +274,8 @@ main(void)
 	static const size_t grants[] = { 1, 10, 100 };
 	static const size_t vaults[] = { 100, 10000 };
 	struct kw_config cfg[2];
-	double t[2][3], f[3];
-	char cmd[PATH_MAX];
+	double t[2][3], f[3], ratio[2][3], growth[3], sfloor[3], sratio[3];
+	char cmd[2 * PATH_MAX + 16];
 	size_t g, v;
 	int reps;
 
@@ -244,45 +287,73 @@ main(void)
 		perror("bench_session: mkdtemp");
 		return 1;
 	}
+	bench_run_dir(rdir, sizeof(rdir), "session");
+	if ((audit_fd = audit_open()) < 0)
+		printf("bench session: no kernel audit; no schema floor\n");
 	setup(100, "v100", &cfg[0]);
 	setup(10000, "v10000", &cfg[1]);
 	for (g = 0; g < 3; g++) {
-		double sf[ROUNDS], sv[2][ROUNDS];
+		double sf[ROUNDS], sv[2][ROUNDS], sr[2][ROUNDS], sg[ROUNDS];
+		double ss[ROUNDS], srs[ROUNDS];
 		int round;
 
 		reps = grants[g] == 100 ? 4 : 20;
 		for (v = 0; v < 2; v++)
 			grant(&cfg[v], grants[g]);
 		/* warm up every path once */
-		time_floor(grants[g], 1);
+		time_floor(grants[g], 1, false);
+		if (audit_fd >= 0)
+			time_floor(grants[g], 1, true);
 		for (v = 0; v < 2; v++)
 			time_open(&cfg[v], grants[g], 1);
 		for (round = 0; round < ROUNDS; round++) {
-			sf[round] = time_floor(grants[g], reps);
+			sf[round] = time_floor(grants[g], reps, false);
+			ss[round] = audit_fd >= 0 ?
+			    time_floor(grants[g], reps, true) : 0;
 			for (v = 0; v < 2; v++) {
 				size_t which = round % 2 == 0 ? v : 1 - v;
 
 				sv[which][round] = time_open(&cfg[which],
 				    grants[g], reps);
 			}
+			for (v = 0; v < 2; v++)
+				sr[v][round] = sv[v][round] / sf[round];
+			sg[round] = sv[1][round] / sv[0][round];
+			srs[round] = ss[round] > 0 ? sv[0][round] / ss[round] :
+			    0;
 		}
+		sfloor[g] = bench_median(ss, ROUNDS);
+		sratio[g] = bench_median(srs, ROUNDS);
 		f[g] = bench_median(sf, ROUNDS);
-		for (v = 0; v < 2; v++)
+		for (v = 0; v < 2; v++) {
 			t[v][g] = bench_median(sv[v], ROUNDS);
+			ratio[v][g] = bench_median(sr[v], ROUNDS);
+		}
+		growth[g] = bench_median(sg, ROUNDS);
 	}
 	for (g = 0; g < 3; g++) {
 		for (v = 0; v < 2; v++)
 			printf("bench session_open_%zu_of_%zu %.1f us floor=%.1f "
 			    "ratio=%.2f (target <= 1.5 x floor + 300 us = %.1f)\n",
 			    grants[g], vaults[v], t[v][g], f[g],
-			    t[v][g] / f[g], 1.5 * f[g] + 300);
+			    ratio[v][g], 1.5 * f[g] + 300);
 		printf("bench session_open_%zu_vault_growth %.3f x floor=1.000 "
 		    "ratio=%.3f (target <= 1.200)\n", grants[g],
-		    t[1][g] / t[0][g], t[1][g] / t[0][g]);
+		    growth[g], growth[g]);
+		if (audit_fd < 0)
+			continue;
+		printf("bench session_open_%zu_of_100_over_schema_floor %.1f us "
+		    "floor=%.1f ratio=%.2f (no target; floor: the bare calls "
+		    "plus the keyward-deliver and keyward-revoke record per key "
+		    "that DESIGN.md asks of any open and close, %.2f x the bare "
+		    "floor)\n", grants[g], t[0][g], sfloor[g], sratio[g],
+		    sfloor[g] / f[g]);
 	}
 	audit_share(&cfg[0], grants);
+	if (audit_fd >= 0)
+		audit_close(audit_fd);
 	kw_config_free(&cfg[0]);
 	kw_config_free(&cfg[1]);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, rdir);
 	return system(cmd) == 0 ? 0 : 1;
 }

@@ -25,8 +25,7 @@ struct ctx {
 	const struct kw_config *cfg;
 	const struct kw_session_params *p;
 	struct kw_audit *audit;
-	unsigned char akey[KW_AUDIT_KEY_LEN];
-	bool have_akey;
+	struct kw_fp *fp;		/* keyed with the audit key, or NULL */
 	bool audit_failed;		/* a record was lost (required mode) */
 	struct kw_error audit_err;
 };
@@ -50,6 +49,7 @@ warnf(const struct ctx *c, const char *fmt, ...)
 static int
 ctx_audit(struct ctx *c, bool want_key, struct kw_error *e)
 {
+	unsigned char akey[KW_AUDIT_KEY_LEN];
 	struct kw_error ke;
 	int rc;
 
@@ -58,10 +58,13 @@ ctx_audit(struct ctx *c, bool want_key, struct kw_error *e)
 	if (!want_key)
 		return 0;
 	kw_error_clear(&ke);
-	if (kw_audit_key_load(c->cfg->audit_key, c->akey, &ke) == 0) {
-		c->have_akey = true;
+	/* the key itself is kept only inside the keyed HMAC */
+	rc = kw_audit_key_load(c->cfg->audit_key, akey, &ke);
+	if (rc == 0)
+		rc = kw_fp_new(akey, &c->fp, &ke);
+	kw_wipe(akey, sizeof(akey));
+	if (rc == 0)
 		return 0;
-	}
 	if (c->cfg->audit == KW_AUDIT_REQUIRED) {
 		*e = ke;
 		return ke.code != 0 ? ke.code : KW_EAUDIT;
@@ -76,7 +79,8 @@ ctx_done(struct ctx *c)
 {
 	kw_audit_close(c->audit);
 	c->audit = NULL;
-	kw_wipe(c->akey, sizeof(c->akey));
+	kw_fp_free(c->fp);
+	c->fp = NULL;
 }
 
 /*
@@ -359,10 +363,10 @@ fingerprint(struct ctx *c, const void *v, size_t len,
 	struct kw_error fe;
 
 	fp[0] = '\0';
-	if (!c->have_akey)
+	if (c->fp == NULL)
 		return 0;
 	kw_error_clear(&fe);
-	if (kw_audit_fp(c->akey, v, len, fp, &fe) == 0)
+	if (kw_fp_value(c->fp, v, len, fp, &fe) == 0)
 		return 0;
 	fp[0] = '\0';
 	if (c->cfg->audit == KW_AUDIT_REQUIRED) {
@@ -424,7 +428,7 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 			m->d.until = m->old.until;
 			ttl = m->old.until > now ? (uint64_t)(m->old.until -
 			    now) : 1;
-			if (c->have_akey &&
+			if (c->fp != NULL &&
 			    kw_vault_get(v, g->name, m->old.version, &sec,
 			    NULL) == 0) {
 				rc = fingerprint(c, sec->data, sec->len, fp, e);

@@ -10,6 +10,9 @@ need_root
 new_agent planted
 name="planted-$$"
 fake="fake-value-$$"
+# a user keyring outlives its user (the kernel keeps it for the uid, which
+# the next useradd reuses): remove the key planted there (before userdel)
+at_exit "setpriv --reuid=$AGENT --regid=$AGENT --clear-groups keyctl clear @u"
 
 # as_agent_session CMD: CMD as the agent in a fresh session keyring
 as_agent_session() {

@@ -128,6 +128,40 @@ test_fp(void)
 	CU_ASSERT_EQUAL(strlen(fp2), KW_FP_HEX_LEN);
 }
 
+/*
+ * One keyed context for many values (a session's deliveries): each value
+ * gets the fp of its own one-shot HMAC, in any order, the empty value too;
+ * the key outlives its caller's copy (wiped right after kw_fp_new()).
+ */
+static void
+test_fp_ctx(void)
+{
+	static const struct {
+		const char *v, *fp;
+	} want[] = {
+		{ "hello", "b77dedb81d7deb35" },
+		{ "world", "4248aa0fa0b719ef" },
+		{ "", "a4ad8e340e32bf1d" },
+		{ "hello", "b77dedb81d7deb35" },
+	};
+	unsigned char key[KW_AUDIT_KEY_LEN];
+	char fp[KW_FP_HEX_LEN + 1];
+	struct kw_fp *f = NULL;
+	struct kw_error e;
+	size_t i;
+
+	memset(key, 'k', sizeof(key));
+	CU_ASSERT_EQUAL_FATAL(kw_fp_new(key, &f, &e), 0);
+	memset(key, 0, sizeof(key));
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		CU_ASSERT_EQUAL(kw_fp_value(f, want[i].v, strlen(want[i].v),
+		    fp, &e), 0);
+		CU_ASSERT_STRING_EQUAL(fp, want[i].fp);
+	}
+	kw_fp_free(f);
+	kw_fp_free(NULL);
+}
+
 static void
 test_key_load(void)
 {
@@ -230,6 +264,7 @@ main(void)
 	CU_add_test(s, "format order", test_format_order);
 	CU_add_test(s, "format encoding", test_format_encoding);
 	CU_add_test(s, "fingerprint", test_fp);
+	CU_add_test(s, "fingerprint context", test_fp_ctx);
 	CU_add_test(s, "audit key file", test_key_load);
 	CU_add_test(s, "fatal or tolerable", test_fatal);
 	CU_add_test(s, "real record", test_emit_real);
