@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -203,15 +204,20 @@ time_process(char *const argv[])
  * Count the kernel's records of reads of serial in the audit log files
  * (the live one and its rotations). A size probe (a2=0, NULL buffer) is
  * not a read. Serials are fresh per chunk, so no time filter is needed.
+ *
+ * auditd may rotate while we count: every file is opened first, newest
+ * first (a rotation only moves a file to a higher number, still ahead),
+ * and a file seen twice under two names (by inode) is read once.
  */
 static long
 count_records(key_serial_t serial)
 {
 	char path[64], want[64], *line = NULL;
+	struct stat st[10];
+	FILE *f[10];
 	size_t cap = 0;
 	long n = 0;
-	FILE *f;
-	int i;
+	int i, j;
 
 	snprintf(want, sizeof(want), " a0=b a1=%x ", (unsigned)serial);
 	for (i = 0; i < 10; i++) {
@@ -219,14 +225,27 @@ count_records(key_serial_t serial)
 			snprintf(path, sizeof(path), "%s", KW_AUDIT_LOG);
 		else
 			snprintf(path, sizeof(path), "%s.%d", KW_AUDIT_LOG, i);
-		if ((f = fopen(path, "r")) == NULL)
+		if ((f[i] = fopen(path, "r")) != NULL &&
+		    fstat(fileno(f[i]), &st[i]) != 0) {
+			fclose(f[i]);
+			f[i] = NULL;
+		}
+		for (j = 0; f[i] != NULL && j < i; j++)
+			if (f[j] != NULL && st[j].st_dev == st[i].st_dev &&
+			    st[j].st_ino == st[i].st_ino) {
+				fclose(f[i]);
+				f[i] = NULL;
+			}
+	}
+	for (i = 0; i < 10; i++) {
+		if (f[i] == NULL)
 			continue;
-		while (getline(&line, &cap, f) > 0)
+		while (getline(&line, &cap, f[i]) > 0)
 			if (strstr(line, want) != NULL &&
 			    strstr(line, " a2=0 ") == NULL &&
 			    strstr(line, "key=\"keyward\"") != NULL)
 				n++;
-		fclose(f);
+		fclose(f[i]);
 	}
 	free(line);
 	return n;
