@@ -1034,11 +1034,6 @@ reg_lines(const char *name, char *text, size_t len,
 }
 
 /*
- * Read and parse the registry file name: a session into s, or a user key
- * into u. Files of up to REG_READ_BUF bytes (all but the odd one) are read
- * on the stack.
- */
-/*
  * Parse the text (len bytes, NUL-terminated, parsed in place) of the
  * registry file path: a session into s, or a user key into u.
  */
@@ -1056,6 +1051,11 @@ parse_reg_text(const char *path, char *text, size_t len,
 	return rc;
 }
 
+/*
+ * Read and parse the registry file name: a session into s, or a user key
+ * into u. Files of up to REG_READ_BUF bytes (all but the odd one) are read
+ * on the stack.
+ */
 static int
 read_reg_file(struct kw_registry *r, const char *name,
     struct kw_reg_session *s, struct kw_reg_userkey *u, struct kw_error *e)
