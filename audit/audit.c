@@ -3,14 +3,25 @@
  * (keyward-audit(7)): formatting, writing and checking that the kernel
  * kept them; the readiness checks of audit=required; value fingerprints.
  *
- * A struct kw_audit owns one libaudit netlink fd. libaudit's fd is not
- * thread-safe (replies to one thread's requests would be read by another):
- * use one struct kw_audit per thread and never share it.
+ * A struct kw_audit owns one netlink fd. It is not thread-safe (replies
+ * to one thread's requests would be read by another): use one struct
+ * kw_audit per thread and never share it.
+ *
+ * Records are sent by our own netlink framing, in the text libaudit's
+ * audit_log_user_message() writes ("... exe= hostname= addr= terminal=
+ * res="), each with NLM_F_ACK: the kernel handles a user record inside
+ * our sendto() and has queued its acknowledgement when sendto() returns.
+ * A batch's records go several to one sendto() (the kernel's audit_receive()
+ * takes each message of the datagram in turn) and their acknowledgements
+ * come back with one recvmmsg(): per record, no poll() and no MSG_PEEK
+ * read as in libaudit, and no system call of its own.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <libaudit.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +46,29 @@ struct kw_audit {
 	struct kw_audit_status ready_status;	/* from kw_audit_ready() */
 	bool tty_known;		/* tty looked up */
 	char tty[64];		/* terminal on fd 0-2 without "/dev/"; "" */
+	bool exe_known;		/* exe looked up */
+	char exe[2 * PATH_MAX + 3];	/* exe= as libaudit writes it */
+	char *out;		/* framed records not sent yet */
+	size_t out_len;
+	unsigned n_out;		/* records in out */
+	bool sent_one;		/* this batch's first record went alone */
+	uint32_t seq;		/* our records' nlmsg_seq, last used */
 };
+
+/*
+ * At most this many records a sendto(), in a buffer of OUT_SIZE bytes that
+ * afterwards takes their acknowledgements (ACK_SIZE bytes each read: an
+ * acknowledgement is 36 bytes, a refusal may be cut short after its
+ * errno). The kernel queues one acknowledgement per record on our socket
+ * before sendto() returns; 64 fit its receive buffer many times over.
+ */
+#define OUT_RECORDS 64
+#define OUT_SIZE (64 * 1024)
+#define ACK_SIZE 256
+/* Our records' sequence numbers start here, far from libaudit's (1...). */
+#define SEQ_BASE 0x4b570000u
+/* How long an acknowledgement may take that is not there yet (ms). */
+#define ACK_WAIT_MS 500
 
 static const char *const op_names[] = {
 	[KW_OP_GATE] = "keyward-gate",
@@ -82,6 +115,14 @@ kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
 	/* audit_open() without its separate fcntl(FD_CLOEXEC) */
 	errno = 0;
 	a->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_AUDIT);
+	a->seq = SEQ_BASE;
+	if (a->fd >= 0) {
+		int one = 1;
+
+		/* a refusal comes back without a copy of the record (4.3+) */
+		(void)setsockopt(a->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one,
+		    sizeof(one));
+	}
 	if (a->fd < 0) {
 		err = errno != 0 ? errno : EIO;
 		a->open_errno = err;
@@ -95,14 +136,22 @@ kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
 	return 0;
 }
 
+static int flush(struct kw_audit *a, struct kw_error *e);
+
 /* Close and free. */
 void
 kw_audit_close(struct kw_audit *a)
 {
+	struct kw_error ie;
+
 	if (a == NULL)
 		return;
+	/* a batch left open on a failure path: its records still go out */
+	if (a->n_out > 0)
+		(void)flush(a, &ie);
 	if (a->fd >= 0)
 		close(a->fd);
+	free(a->out);
 	free(a);
 }
 
@@ -379,6 +428,159 @@ write_failed(struct kw_audit *a, int errnum, struct kw_error *e,
 }
 
 /*
+ * The exe= of our records, as libaudit writes it: the path of
+ * /proc/self/exe in quotes, or hex when it needs encoding, "?" in quotes
+ * when unknown. Looked up once per connection.
+ */
+static const char *
+own_exe(struct kw_audit *a)
+{
+	char path[PATH_MAX];
+	ssize_t n;
+
+	if (a->exe_known)
+		return a->exe;
+	a->exe_known = true;
+	n = readlink("/proc/self/exe", path, sizeof(path) - 1);
+	if (n < 0) {
+		snprintf(a->exe, sizeof(a->exe), "\"?\"");
+		return a->exe;
+	}
+	path[n] = '\0';
+	if (audit_value_needs_encoding(path, (unsigned)n))
+		audit_encode_value(a->exe, path, (unsigned)n);
+	else
+		snprintf(a->exe, sizeof(a->exe), "\"%s\"", path);
+	return a->exe;
+}
+
+/*
+ * Frame one record (type, the keyward part msg, then exe= hostname= addr=
+ * terminal= res= as libaudit appends them) after the ones not sent yet;
+ * a full buffer is sent first.
+ */
+static int
+queue(struct kw_audit *a, int type, const char *msg, const char *host,
+    const char *addr, const char *tty, bool success, struct kw_error *e)
+{
+	char text[MAX_AUDIT_MESSAGE_LENGTH];
+	struct nlmsghdr *h;
+	size_t len, need;
+	int n, rc;
+
+	n = snprintf(text, sizeof(text), "%s exe=%s hostname=%s addr=%s "
+	    "terminal=%s res=%s", msg, own_exe(a), host != NULL ? host : "?",
+	    addr != NULL ? addr : "?", tty != NULL && *tty != '\0' ? tty : "?",
+	    success ? "success" : "failed");
+	if (n < 0 || (size_t)n >= sizeof(text))
+		return kw_fail(e, KW_EINTERNAL, "audit record not written: "
+		    "longer than %zu bytes", sizeof(text) - 1);
+	len = (size_t)n + 1;	/* with its NUL, as libaudit sends it */
+	need = NLMSG_SPACE(len);
+	if (a->out == NULL && (a->out = malloc(OUT_SIZE)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	if ((a->out_len + need > OUT_SIZE || a->n_out >= OUT_RECORDS) &&
+	    (rc = flush(a, e)) != 0)
+		return rc;
+	h = (struct nlmsghdr *)(void *)(a->out + a->out_len);
+	memset(h, 0, need);
+	h->nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
+	h->nlmsg_type = (uint16_t)type;
+	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_seq = ++a->seq;
+	memcpy(NLMSG_DATA(h), text, len);
+	a->out_len += need;
+	a->n_out++;
+	return 0;
+}
+
+/*
+ * Read the acknowledgements of the n records numbered first.. (one
+ * recvmmsg() takes them all: the kernel queued them during our sendto()).
+ * Messages not from the kernel or not about these records are skipped.
+ * Returns 0 when every record was accepted; else the errno of the first
+ * refusal, or of the failed read.
+ */
+static int
+read_acks(struct kw_audit *a, uint32_t first, unsigned n)
+{
+	struct mmsghdr mm[OUT_RECORDS];
+	struct iovec iov[OUT_RECORDS];
+	struct sockaddr_nl from[OUT_RECORDS];
+	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
+	unsigned got = 0, i, want;
+	int r, refused = 0;
+
+	while (got < n) {
+		want = n - got;
+		memset(mm, 0, sizeof(mm[0]) * want);
+		for (i = 0; i < want; i++) {
+			iov[i].iov_base = a->out + (size_t)i * ACK_SIZE;
+			iov[i].iov_len = ACK_SIZE;
+			mm[i].msg_hdr.msg_iov = &iov[i];
+			mm[i].msg_hdr.msg_iovlen = 1;
+			mm[i].msg_hdr.msg_name = &from[i];
+			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
+		}
+		r = recvmmsg(a->fd, mm, want, MSG_DONTWAIT, NULL);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return errno;
+			/* not there yet: wait a little, as libaudit does */
+			r = poll(&pfd, 1, ACK_WAIT_MS);
+			if (r == 0)
+				return ETIMEDOUT;
+			if (r < 0 && errno != EINTR)
+				return errno;
+			continue;
+		}
+		for (i = 0; i < (unsigned)r; i++) {
+			const struct nlmsghdr *h = iov[i].iov_base;
+			const struct nlmsgerr *ne = NLMSG_DATA(h);
+
+			if (from[i].nl_pid != 0 || mm[i].msg_len <
+			    NLMSG_LENGTH(sizeof(int)) ||
+			    h->nlmsg_type != NLMSG_ERROR ||
+			    h->nlmsg_seq - first >= n)
+				continue;	/* not an answer to these */
+			if (ne->error != 0 && refused == 0)
+				refused = -ne->error;
+			got++;
+		}
+	}
+	return refused;
+}
+
+/* Send the framed records and read their acknowledgements. */
+static int
+flush(struct kw_audit *a, struct kw_error *e)
+{
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	unsigned n = a->n_out;
+	uint32_t first = a->seq - n + 1;
+	ssize_t r;
+	int err;
+
+	if (n == 0)
+		return 0;
+	do
+		r = sendto(a->fd, a->out, a->out_len, 0,
+		    (const struct sockaddr *)&to, sizeof(to));
+	while (r < 0 && errno == EINTR);
+	err = r < 0 ? errno : (size_t)r != a->out_len ? EIO : 0;
+	a->n_out = 0;
+	a->out_len = 0;
+	if (err == 0)
+		err = read_acks(a, first, n);
+	if (err == 0)
+		return 0;
+	return write_failed(a, err, e, n > 1 ? "audit records not written" :
+	    "audit record not written");
+}
+
+/*
  * An audit state that loses records (disabled, no daemon, lost counter
  * moved): KW_EAUDIT in every mode (best-effort logs it and goes on).
  */
@@ -476,7 +678,10 @@ status_after(struct kw_audit *a, const struct kw_audit_status *before,
  * the kernel drops user records silently while audit is disabled and keeps
  * them only in the kernel log without a daemon, so the status is read
  * before and after and the lost counter compared. Inside a batch the
- * status is read once around the whole batch instead.
+ * status is read once around the whole batch instead, and the records are
+ * sent several at a time: the first alone (a connection that refuses
+ * records is known before the caller changes anything more), then up to
+ * OUT_RECORDS together, the rest by kw_audit_batch_end().
  */
 int
 kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
@@ -485,7 +690,7 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 	struct kw_audit_status before;
 	char msg[2048];
 	const char *host, *addr, *tty;
-	int type, ret, err, rc;
+	int type, rc;
 	bool checked = false;
 
 	if (a == NULL)
@@ -502,23 +707,15 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 		return rc;
 	host = safe_field(r->hostname);
 	addr = safe_field(r->addr);
-	if (host != NULL && addr == NULL)
-		addr = "?";	/* never let libaudit resolve names */
 	if ((tty = safe_field(r->tty)) == NULL)
 		tty = own_tty(a);
-	errno = 0;
-	ret = audit_log_user_message(a->fd, type, msg, host, addr, tty,
-	    r->success ? 1 : 0);
-	if (ret <= 0) {
-		/* libaudit returns 0 for ECONNREFUSED and for EPERM when not
-		 * root: both are failures here */
-		err = ret < 0 ? -ret : errno;
-		if (err == 0)
-			err = EIO;
-		return write_failed(a, err, e, "audit record not written");
-	}
-	if (!checked)
+	if ((rc = queue(a, type, msg, host, addr, tty, r->success, e)) != 0)
+		return rc;
+	if (a->in_batch && a->sent_one && a->n_out < OUT_RECORDS)
 		return 0;
+	a->sent_one = true;
+	if ((rc = flush(a, e)) != 0 || !checked)
+		return rc;
 	return status_after(a, &before, e);
 }
 
@@ -531,18 +728,27 @@ kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e)
 	if (a == NULL || a->fd < 0 || a->in_batch)
 		return 0;	/* kw_audit_emit() reports the missing fd */
 	rc = status_before(a, &a->batch_before, &a->batch_checked, e);
-	if (rc == 0)
+	if (rc == 0) {
 		a->in_batch = true;
+		a->sent_one = false;
+	}
 	return rc;
 }
 
-/* End a batch: one status check after all of its records. */
+/*
+ * End a batch: send the records still queued, then one status check after
+ * all of them.
+ */
 int
 kw_audit_batch_end(struct kw_audit *a, struct kw_error *e)
 {
+	int rc;
+
 	if (a == NULL || !a->in_batch)
 		return 0;
 	a->in_batch = false;
+	if ((rc = flush(a, e)) != 0)
+		return rc;
 	if (!a->batch_checked)
 		return 0;
 	return status_after(a, &a->batch_before, e);

@@ -75,9 +75,9 @@ int kw_audit_ready(struct kw_audit *a, struct kw_error *e);
 /*
  * Write one record (AUDIT_USER_ACCT for KW_OP_GATE, AUDIT_CRYPTO_KEY_USER
  * otherwise) and check the kernel kept it: the audit status is read before
- * and after (enabled, daemon pid, lost counter), because a return > 0 from
- * libaudit is no proof. Without CAP_AUDIT_CONTROL the status cannot be
- * read; that is an error in required mode only.
+ * and after (enabled, daemon pid, lost counter), because the kernel's
+ * acknowledgement of a record is no proof. Without CAP_AUDIT_CONTROL the
+ * status cannot be read; that is an error in required mode only.
  *
  * Returns 0, or KW_EAUDIT when the record could not be written or
  * confirmed (in best-effort mode the caller logs and goes on), or another
@@ -93,8 +93,11 @@ int kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
  * of around each one (the lost counter unchanged over the batch proves
  * every record of it was kept). A failure of batch_end means some record of
  * the batch may be lost: callers refuse (or undo) the whole batch exactly
- * as for a failed kw_audit_emit(), using kw_audit_fatal(). Records that
- * fail inside a batch are still reported by kw_audit_emit() itself.
+ * as for a failed kw_audit_emit(), using kw_audit_fatal(). Inside a batch
+ * records are sent several at a time: the first at once, the next ones up
+ * to 64 together, the last by batch_end; a refusal is reported by the
+ * kw_audit_emit() or kw_audit_batch_end() that sent it. kw_audit_close()
+ * sends what a batch left unsent (without a report).
  */
 int kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e);
 int kw_audit_batch_end(struct kw_audit *a, struct kw_error *e);
@@ -116,8 +119,9 @@ bool kw_audit_errno_is_absent(int errnum);
 /*
  * Format the keyward part of a record, "op=... kw_secret=... acct=...",
  * into buf (size bytes): the fields of r that are set, in the documented
- * order, untrusted strings encoded with audit_encode_nv_string. libaudit
- * appends exe= hostname= addr= terminal= res=. Used by kw_audit_emit();
+ * order, untrusted strings encoded with audit_encode_nv_string.
+ * kw_audit_emit() appends exe= hostname= addr= terminal= res= as libaudit's
+ * audit_log_user_message() does. Used by kw_audit_emit();
  * exposed for the tests.
  */
 int kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,

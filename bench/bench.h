@@ -10,6 +10,7 @@
 #ifndef KW_BENCH_H
 #define KW_BENCH_H
 
+#include <libaudit.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 
 #include <linux/magic.h>
+#include <linux/netlink.h>
 
 /* The benchmarked operation: called with arg and the iteration number. */
 typedef void (*bench_fn)(void *arg, unsigned long i);
@@ -123,6 +125,70 @@ bench_run_dir(char *out, size_t size, const char *tag)
 	if ((size_t)snprintf(out, size, "%s/kw-bench-%s-run.XXXXXX", base,
 	    tag) >= size || mkdtemp(out) == NULL || chmod(out, 0755) != 0)
 		bench_die("run_dir", "cannot make a staging directory");
+}
+
+/*
+ * Bytes waiting in the netlink audit socket of process pid (auditd's:
+ * its port id is its pid), from /proc/net/netlink; -1 when not found.
+ */
+static inline long
+bench_auditd_queued(unsigned long pid)
+{
+	char line[256];
+	unsigned long proto, port;
+	long rmem = -1, q;
+	FILE *f;
+
+	if ((f = fopen("/proc/net/netlink", "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "%*s %lu %lu %*s %ld", &proto, &port,
+		    &q) == 3 && proto == NETLINK_AUDIT && port == pid) {
+			rmem = q;
+			break;
+		}
+	fclose(f);
+	return rmem;
+}
+
+/*
+ * Wait until the audit pipeline is idle: the kernel's backlog empty and
+ * nothing waiting in auditd's socket, so that a timed run starts as a
+ * session open does on a machine not flooded with records, and never pays
+ * for the records of the run before it (nor for anything queued by
+ * another benchmark). Measurements taken back to back instead are
+ * auditd's throughput: there, the same bare floor (10 keys) ran 237 and
+ * 1731 us minutes apart. The wait spins, as a sleep would leave the vCPU
+ * cold.
+ * fd: a libaudit connection (root); -1 or no audit: no wait.
+ */
+static inline void
+bench_audit_idle(int fd)
+{
+	struct audit_reply rep;
+	double t0 = bench_now_ns(), t;
+
+	if (fd < 0)
+		return;
+	for (;;) {
+		t = bench_now_ns();
+		while (bench_now_ns() - t < 100e3)
+			;	/* 100 us: auditd writes what it just read */
+		if (audit_request_status(fd) <= 0)
+			return;
+		do {
+			if (audit_get_reply(fd, &rep, GET_REPLY_BLOCKING,
+			    0) <= 0)
+				return;
+		} while (rep.type != AUDIT_GET || rep.status == NULL);
+		if (rep.status->backlog == 0 && (rep.status->pid == 0 ||
+		    bench_auditd_queued(rep.status->pid) <= 0))
+			return;
+		if (bench_now_ns() - t0 > 60e9) {
+			printf("bench: note: audit still busy after 60 s\n");
+			return;
+		}
+	}
 }
 
 #endif /* KW_BENCH_H */

@@ -18,8 +18,10 @@
  * Rotation runs in 7 rounds, floor and keyward alternating; revocation in
  * 3, each on 1,000 freshly opened sessions (a revoked key stays revoked).
  * Times are the medians of the rounds, ratios the medians of the rounds'
- * own ratios: auditd drains each phase's records before the next
- * (settle()), but its pace, and the machine's, drift over a run.
+ * own ratios: each phase starts with the audit pipeline idle (bench.h:
+ * bench_audit_idle(), the kernel's backlog and auditd's socket empty), so
+ * none pays for another's records, but the machine's pace drifts over a
+ * run.
  *
  * Prints "bench <name> <value> <unit> floor=<value> ratio=<value>".
  * Targets: ratio <= 1.5; 1,000 copies in <= 100 ms. Root; audit =
@@ -172,16 +174,6 @@ floor_keys(key_serial_t holder, key_serial_t *k, size_t n)
 		    keyctl_setperm(k[i], KW_KEY_PERM) < 0)
 			bench_die("floor key", strerror(errno));
 	}
-}
-
-/*
- * Let auditd drain what the previous phase queued, so that no phase pays
- * for another's records.
- */
-static void
-settle(void)
-{
-	usleep(700 * 1000);
 }
 
 /*
@@ -340,10 +332,10 @@ main(void)
 	 * machine, or of auditd, falls on both)
 	 */
 	for (round = 0; round < ROUNDS; round++) {
-		settle();
+		bench_audit_idle(fd);
 		frot[round] = floor_run(fd, fk, N_COPIES, false);
 		memset(val, 'a' + round, sizeof(val));
-		settle();
+		bench_audit_idle(fd);
 		rot[round] = keyward_run(&cfg, val, (uint32_t)(2 + round));
 		ratio[round] = rot[round] / frot[round];
 	}
@@ -352,9 +344,9 @@ main(void)
 	for (round = 0; round < REV_ROUNDS; round++) {
 		if (round > 0)
 			child = start_holder(&cfg, fk, N_COPIES);
-		settle();
+		bench_audit_idle(fd);
 		frev[round] = floor_run(fd, fk, N_COPIES, true);
-		settle();
+		bench_audit_idle(fd);
 		rev[round] = keyward_run(&cfg, NULL, 0);
 		rratio[round] = rev[round] / frev[round];
 		stop_holder(child);

@@ -50,16 +50,22 @@ struct kw_grant_pattern {
 	uint64_t ttl;			/* rule's ttl= or default_ttl, capped by
 					 * the end of the rule's time window */
 	enum kw_scope scope;
-	char rule[KW_RULE_REF_MAX];	/* file:line of the granting rule */
+	const char *rule;		/* file:line of the granting rule: one
+					 * of the decision's matched[] */
 };
 
-/* A concrete granted secret after resolution against the vault. */
+/*
+ * A concrete granted secret after resolution against the vault. rule
+ * points into the decision it was resolved from: use a grant only while
+ * that decision lives (file:line references are up to PATH_MAX long; a
+ * copy in every grant made a 100-secret grant list 400 KiB of fresh pages).
+ */
 struct kw_grant {
 	char name[KW_NAME_MAX + 1];
 	uint64_t ttl;			/* effective: min(rule, secret max_ttl,
 					 * window end, max_ttl) */
 	enum kw_scope scope;
-	char rule[KW_RULE_REF_MAX];
+	const char *rule;		/* file:line: the decision's matched[] */
 };
 
 struct kw_decision {
@@ -105,7 +111,8 @@ void kw_decision_free(struct kw_decision *d);
  * scope user only if every granting rule says user), ttl capped by the
  * secret's own max_ttl and cfg->max_ttl. A granted exact name missing from
  * the vault is KW_ENOTFOUND naming the rule (fail closed). *out is sorted
- * by name; free with free().
+ * by name; free with free(). Its rule strings are d's: keep d until the
+ * grants are no longer used.
  */
 int kw_policy_resolve(const struct kw_decision *d, const struct kw_config *cfg,
     struct kw_vault *v, struct kw_grant **out, size_t *n_out,

@@ -180,7 +180,7 @@ record_patterns(struct kw_decision *d, const struct kw_config *cfg,
 			strcpy(gp->pattern, r->list[POL_SECRETS].items[j]);
 			gp->ttl = ttl;
 			gp->scope = r->scope;
-			strcpy(gp->rule, r->ref);
+			gp->rule = d->matched[i];	/* r->ref */
 		}
 	}
 	return 0;

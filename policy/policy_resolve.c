@@ -72,7 +72,7 @@ grant_merge(struct grants *gs, const char *name, uint64_t secret_max,
 			continue;
 		if (ttl < g->ttl) {
 			g->ttl = ttl;
-			strcpy(g->rule, gp->rule);
+			g->rule = gp->rule;
 		}
 		if (gp->scope != KW_SCOPE_USER)
 			g->scope = KW_SCOPE_SESSION;
@@ -90,7 +90,7 @@ grant_merge(struct grants *gs, const char *name, uint64_t secret_max,
 	strcpy(g->name, name);
 	g->ttl = ttl;
 	g->scope = gp->scope;
-	strcpy(g->rule, gp->rule);
+	g->rule = gp->rule;
 	return 0;
 }
 

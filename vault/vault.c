@@ -138,6 +138,12 @@ struct kw_vault {
 	unsigned char *bucket;		/* readers: the entries of the last
 					 * bucket searched (one pread) */
 	size_t bucket_first, bucket_n;	/* its first entry, how many */
+	uint32_t *found_pos;		/* readers: per slot, the position + 1
+					 * of the entry in found[], 0 = none */
+	struct entry *found;		/* readers: entries found by name,
+					 * authenticated (a session's grants
+					 * are looked up, then read) */
+	EVP_CIPHER_CTX *dctx;		/* AES-256-GCM keyed once, for reads */
 	/* writers only */
 	unsigned char *img;		/* the file as loaded */
 	size_t img_len;
@@ -407,10 +413,20 @@ open_record(struct kw_vault *v, const char *name, const struct rec *r,
 
 	aadlen = record_aad(name, r->version, aad);
 	memcpy(tag, r->tag, TAG_LEN);
-	if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
-	if (EVP_DecryptInit_ex2(ctx, v->cipher, v->enc_key, r->nonce,
-	    NULL) <= 0 ||
+	/* the key schedule once per vault handle; each record sets its IV */
+	if (v->dctx == NULL) {
+		if ((ctx = EVP_CIPHER_CTX_new()) == NULL)
+			return kw_fail(e, KW_ENOMEM, "out of memory");
+		if (EVP_DecryptInit_ex2(ctx, v->cipher, v->enc_key, NULL,
+		    NULL) <= 0) {
+			EVP_CIPHER_CTX_free(ctx);
+			return kw_fail(e, KW_EINTERNAL, "%s: AES-256-GCM setup "
+			    "failed", v->path);
+		}
+		v->dctx = ctx;
+	}
+	ctx = v->dctx;
+	if (EVP_DecryptInit_ex2(ctx, NULL, NULL, r->nonce, NULL) <= 0 ||
 	    EVP_DecryptUpdate(ctx, NULL, &outl, aad, (int)aadlen) <= 0 ||
 	    EVP_DecryptUpdate(ctx, pt, &outl, ct, (int)r->len) <= 0 ||
 	    EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, TAG_LEN, tag) <= 0)
@@ -422,7 +438,6 @@ open_record(struct kw_vault *v, const char *name, const struct rec *r,
 		goto out;
 	rc = 0;
 out:
-	EVP_CIPHER_CTX_free(ctx);
 	if (rc != 0)
 		kw_wipe(pt, r->len);
 	if (rc == KW_ECORRUPT)
@@ -631,6 +646,44 @@ name_cmp(const char *name, const unsigned char *field)
 	return strcmp(name, buf);
 }
 
+/* Entries a reader keeps once found (entry_found()). */
+#define FOUND_SLOTS	128
+
+/*
+ * Entry i for a reader's search by name: authenticated once per handle and
+ * kept (FOUND_SLOTS of them, by position), because a session looks up
+ * each granted secret twice, for its max ttl and then to read it. Without
+ * memory for the cache, the entry is authenticated every time.
+ */
+static int
+entry_found(struct kw_vault *v, size_t i, struct entry *out,
+    struct kw_error *e)
+{
+	size_t slot = i % FOUND_SLOTS;
+	int rc;
+
+	if (v->found_pos != NULL && v->found_pos[slot] == i + 1) {
+		*out = v->found[slot];
+		return 0;
+	}
+	if ((rc = entry_at(v, i, out, e)) != 0)
+		return rc;
+	if (v->found_pos == NULL) {
+		v->found_pos = calloc(FOUND_SLOTS, sizeof(*v->found_pos));
+		v->found = malloc(FOUND_SLOTS * sizeof(*v->found));
+		if (v->found_pos == NULL || v->found == NULL) {
+			free(v->found_pos);
+			free(v->found);
+			v->found_pos = NULL;
+			v->found = NULL;
+			return 0;
+		}
+	}
+	v->found[slot] = *out;
+	v->found_pos[slot] = (uint32_t)i + 1;
+	return 0;
+}
+
 /*
  * Readers' search: the fence (read once) picks the bucket of at most
  * FENCE_EVERY entries, a binary search inside it finds the position; both
@@ -676,7 +729,7 @@ find_file(struct kw_vault *v, const char *name, size_t *idx, bool *found,
 		mid = lo + (hi - lo) / 2;
 		c = name_cmp(name, bucket_raw(v, mid) + E_NAME);
 		if (c == 0) {
-			if ((rc = entry_at(v, mid, en, e)) != 0)
+			if ((rc = entry_found(v, mid, en, e)) != 0)
 				return rc;
 			if (strcmp(en->name, name) != 0)
 				goto bad;
@@ -872,6 +925,9 @@ kw_vault_close(struct kw_vault *v)
 	free(v->img);
 	free(v->fence);
 	free(v->bucket);
+	free(v->found_pos);
+	free(v->found);
+	EVP_CIPHER_CTX_free(v->dctx);	/* cleanses the key schedule */
 	EVP_MAC_CTX_free(v->mctx);
 	EVP_MAC_free(v->mac);
 	EVP_CIPHER_free(v->cipher);

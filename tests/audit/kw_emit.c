@@ -4,6 +4,11 @@
  *
  *   kw_emit [-b] ready
  *   kw_emit [-b] OP SECRET SERIAL ACCT success|failed [VERSION]
+ *   kw_emit [-b] batch N SECRET ACCT
+ *
+ * batch: N keyward-update records for SECRET with kw_serial=1..N in one
+ * batch (kw_audit_batch_begin/end), as a rotation writes them; a refusal
+ * names the record that reported it ("record K:" or "batch end:").
  *
  * -b: best-effort mode (default required). Exit 0 when the record was
  * written (or audit is ready), 1 when refused (the message on stderr,
@@ -24,6 +29,38 @@ static const struct { const char *name; enum kw_audit_op op; } ops[] = {
 	{ "revoke", KW_OP_REVOKE }, { "deny", KW_OP_DENY },
 	{ "vault", KW_OP_VAULT },
 };
+
+/* N update records in one batch; the failing one is named in e. */
+static int
+batch(struct kw_audit *a, uint64_t n, const char *secret, const char *acct,
+    struct kw_error *e)
+{
+	struct kw_audit_rec r;
+	uint64_t k;
+	int rc;
+
+	if ((rc = kw_audit_batch_begin(a, e)) != 0)
+		return kw_error_prefix(e, "batch begin");
+	memset(&r, 0, sizeof(r));
+	r.op = KW_OP_UPDATE;
+	r.secret = secret;
+	r.version = 2;
+	r.scope = "session";
+	r.session = "test";
+	r.acct = acct;
+	r.success = true;
+	for (k = 1; k <= n; k++) {
+		r.serial = (int32_t)k;
+		if ((rc = kw_audit_emit(a, &r, e)) != 0) {
+			(void)kw_audit_batch_end(a, NULL);
+			return kw_error_prefix(e, "record %llu",
+			    (unsigned long long)k);
+		}
+	}
+	if ((rc = kw_audit_batch_end(a, e)) != 0)
+		return kw_error_prefix(e, "batch end");
+	return 0;
+}
 
 int
 main(int argc, char **argv)
@@ -50,6 +87,10 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "ready") == 0) {
 		rc = kw_audit_ready(a, &e);
+	} else if (strcmp(argv[1], "batch") == 0) {
+		if (argc < 5 || kw_parse_u64(argv[2], 1, 100000, &n, &e) != 0)
+			return 2;
+		rc = batch(a, n, argv[3], argv[4], &e);
 	} else {
 		if (argc < 6)
 			return 2;

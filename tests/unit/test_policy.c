@@ -962,20 +962,25 @@ make_vault(void)
 	return v;
 }
 
-/* Evaluate text for user u and resolve against v. */
+/* The decision of the last resolve_text(): its grants point into it. */
+static struct kw_decision resolved;
+
+/*
+ * Evaluate text for user u and resolve against v. The decision lives until
+ * the next call (or resolve_text(NULL, ...), which only frees it).
+ */
 static int
 resolve_text(const char *text, struct kw_vault *v, struct kw_grant **g,
     size_t *n, struct kw_error *e)
 {
-	struct kw_decision d;
 	struct kw_request r;
-	int rc;
 
+	kw_decision_free(&resolved);
+	if (text == NULL)
+		return 0;
 	r = req_of("u", NULL, 0, "s", at(2024, 1, 1, 17, 0));
-	eval_text(text, &r, &d);
-	rc = kw_policy_resolve(&d, &cfg, v, g, n, e);
-	kw_decision_free(&d);
-	return rc;
+	eval_text(text, &r, &resolved);
+	return kw_policy_resolve(&resolved, &cfg, v, g, n, e);
 }
 
 static void
@@ -1033,6 +1038,7 @@ test_resolve(void)
 	CU_ASSERT_EQUAL(resolve_text("allow user=u secrets=a\ndeny user=u\n",
 	    v, &g, &n, &e), 0);
 	CU_ASSERT_EQUAL(n, 0);
+	resolve_text(NULL, NULL, NULL, NULL, NULL);
 
 	/* check warns about the vault's content */
 	{
