@@ -479,8 +479,8 @@ queue(struct kw_audit *a, int type, const char *msg, const char *host,
 	need = NLMSG_SPACE(len);
 	if (a->out == NULL && (a->out = malloc(OUT_SIZE)) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
-	if ((a->out_len + need > OUT_SIZE || a->n_out >= OUT_RECORDS) &&
-	    (rc = flush(a, e)) != 0)
+	/* (kw_audit_emit() sends every OUT_RECORDS-th record itself) */
+	if (a->out_len + need > OUT_SIZE && (rc = flush(a, e)) != 0)
 		return rc;
 	h = (struct nlmsghdr *)(void *)(a->out + a->out_len);
 	memset(h, 0, need);
