@@ -28,7 +28,27 @@ chmod 755 "$PUB/agent.sh"
 for f in read serial; do pubfile $f "$U"; done
 # only the log written from here on is searched (the whole log is slow)
 LOG=/var/log/audit/audit.log
+ino=$(stat -c %i "$LOG")
 off=$(( $(stat -c %s "$LOG") + 1 ))
+
+# slice: into $KW_TMP/slice.log, what auditd wrote since the offset above,
+# also when it rotated its log meanwhile (the file we started in is then
+# audit.log.N, followed by the newer ones): oldest first, from the file
+# with the starting inode on
+slice() {
+	local n f found=""
+	: >"$KW_TMP/slice.log"
+	for n in .9 .8 .7 .6 .5 .4 .3 .2 .1 ""; do
+		f="$LOG$n"
+		[ -f "$f" ] || continue
+		if [ -n "$found" ]; then
+			cat "$f" >>"$KW_TMP/slice.log"
+		elif [ "$(stat -c %i "$f")" = "$ino" ]; then
+			found=1
+			tail -c +"$off" "$f" >>"$KW_TMP/slice.log"
+		fi
+	done
+}
 
 expect_status 0 "audit=required: the agent runs" \
     in_ns "$KEYWARD" --root "$KW_ROOT" run --user "$U" --service "$SVC" -- \
@@ -42,7 +62,7 @@ serial=$(cat "$PUB/serial")
 find() {
 	local i=0 r
 	while [ $i -lt 50 ]; do
-		tail -c +"$off" "$LOG" >"$KW_TMP/slice.log"
+		slice
 		r=$(ausearch -if "$KW_TMP/slice.log" -m "$2" 2>/dev/null |
 		    grep "op=$1" | grep -F "$3" || true)
 		[ -n "$r" ] && { printf '%s\n' "$r"; return 0; }
