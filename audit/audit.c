@@ -292,15 +292,19 @@ plain_word(const char *s)
 	return i > 0 && i <= 64;
 }
 
-/* Format the keyward part of a record (op= ... acct=). */
-int
-kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
-    struct kw_error *e)
+/*
+ * Format the keyward part of a record (op= ... acct=) into buf (size
+ * bytes); *lenp: its length.
+ */
+static int
+format_rec(const struct kw_audit_rec *r, char *buf, size_t size,
+    size_t *lenp, struct kw_error *e)
 {
-	char num[32];
+	char num[KW_FMT_I64_LEN];
 	size_t len = 0;
 	int rc;
 
+	*lenp = 0;
 	if (size == 0)
 		return kw_fail(e, KW_EINTERNAL, "kw_audit_format: no buffer");
 	buf[0] = '\0';
@@ -314,7 +318,7 @@ kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
 	    "kw_secret", r->secret, e)) != 0)
 		goto out;
 	if (r->version != 0) {
-		snprintf(num, sizeof(num), "%u", (unsigned)r->version);
+		kw_fmt_u64(num, r->version);
 		if ((rc = append_plain(buf, size, &len, "kw_version", num,
 		    e)) != 0)
 			goto out;
@@ -328,7 +332,7 @@ kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
 			goto out;
 	}
 	if (r->serial != 0) {
-		snprintf(num, sizeof(num), "%ld", (long)r->serial);
+		kw_fmt_i64(num, r->serial);
 		if ((rc = append_plain(buf, size, &len, "kw_serial", num,
 		    e)) != 0)
 			goto out;
@@ -341,7 +345,7 @@ kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
 			goto out;
 	}
 	if (r->ttl != 0) {
-		snprintf(num, sizeof(num), "%llu", (unsigned long long)r->ttl);
+		kw_fmt_u64(num, r->ttl);
 		if ((rc = append_plain(buf, size, &len, "kw_ttl", num, e)) != 0)
 			goto out;
 	}
@@ -354,11 +358,22 @@ kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
 	if (r->acct != NULL && (rc = append_encoded(buf, size, &len, "acct",
 	    r->acct, e)) != 0)
 		goto out;
+	*lenp = len;
 	rc = 0;
 out:
 	if (rc != 0)
 		buf[0] = '\0';
 	return rc;
+}
+
+/* Format the keyward part of a record (op= ... acct=). */
+int
+kw_audit_format(const struct kw_audit_rec *r, char *buf, size_t size,
+    struct kw_error *e)
+{
+	size_t len;
+
+	return format_rec(r, buf, size, &len, e);
 }
 
 /*
@@ -454,41 +469,55 @@ own_exe(struct kw_audit *a)
 	return a->exe;
 }
 
+/* The keyward part of a record is at most this long (NUL included). */
+#define KW_PART_MAX 2048
+
 /*
- * Frame one record (type, the keyward part msg, then exe= hostname= addr=
- * terminal= res= as libaudit appends them) after the ones not sent yet;
- * a full buffer is sent first.
+ * Frame record r after the ones not sent yet, its text written straight
+ * into the frame: the keyward part (format_rec()), then exe= hostname=
+ * addr= terminal= res= as libaudit appends them. The buffer is sent first
+ * when a record of the longest kind the kernel takes might not fit.
  */
 static int
-queue(struct kw_audit *a, int type, const char *msg, const char *host,
-    const char *addr, const char *tty, bool success, struct kw_error *e)
+queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
+    const char *host, const char *addr, const char *tty, struct kw_error *e)
 {
-	char text[MAX_AUDIT_MESSAGE_LENGTH];
+	const size_t size = MAX_AUDIT_MESSAGE_LENGTH;
 	struct nlmsghdr *h;
 	size_t len, need;
-	int n, rc;
+	char *text;
+	int rc;
 
-	n = snprintf(text, sizeof(text), "%s exe=%s hostname=%s addr=%s "
-	    "terminal=%s res=%s", msg, own_exe(a), host != NULL ? host : "?",
-	    addr != NULL ? addr : "?", tty != NULL && *tty != '\0' ? tty : "?",
-	    success ? "success" : "failed");
-	if (n < 0 || (size_t)n >= sizeof(text))
-		return kw_fail(e, KW_EINTERNAL, "audit record not written: "
-		    "longer than %zu bytes", sizeof(text) - 1);
-	len = (size_t)n + 1;	/* with its NUL, as libaudit sends it */
-	need = NLMSG_SPACE(len);
 	if (a->out == NULL && (a->out = malloc(OUT_SIZE)) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
 	/* (kw_audit_emit() sends every OUT_RECORDS-th record itself) */
-	if (a->out_len + need > OUT_SIZE && (rc = flush(a, e)) != 0)
+	if (a->out_len + NLMSG_SPACE(size) > OUT_SIZE &&
+	    (rc = flush(a, e)) != 0)
 		return rc;
 	h = (struct nlmsghdr *)(void *)(a->out + a->out_len);
-	memset(h, 0, need);
+	text = NLMSG_DATA(h);
+	if ((rc = format_rec(r, text, KW_PART_MAX, &len, e)) != 0)
+		return rc;
+	if (append_plain(text, size, &len, "exe", own_exe(a), e) != 0 ||
+	    append_plain(text, size, &len, "hostname", host != NULL ? host :
+	    "?", e) != 0 ||
+	    append_plain(text, size, &len, "addr", addr != NULL ? addr : "?",
+	    e) != 0 ||
+	    append_plain(text, size, &len, "terminal", tty != NULL &&
+	    *tty != '\0' ? tty : "?", e) != 0 ||
+	    append_plain(text, size, &len, "res", r->success ? "success" :
+	    "failed", e) != 0)
+		return kw_fail(e, KW_EINTERNAL, "audit record not written: "
+		    "longer than %zu bytes", size - 1);
+	len++;			/* with its NUL, as libaudit sends it */
+	need = NLMSG_SPACE(len);
 	h->nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
 	h->nlmsg_type = (uint16_t)type;
 	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	h->nlmsg_seq = ++a->seq;
-	memcpy(NLMSG_DATA(h), text, len);
+	h->nlmsg_pid = 0;
+	/* the alignment padding: zeros, not an earlier record's bytes */
+	memset(text + len, 0, need - NLMSG_LENGTH(len));
 	a->out_len += need;
 	a->n_out++;
 	return 0;
@@ -688,8 +717,9 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
     struct kw_error *e)
 {
 	struct kw_audit_status before;
-	char msg[2048];
+	char msg[KW_PART_MAX];
 	const char *host, *addr, *tty;
+	size_t len;
 	int type, rc;
 	bool checked = false;
 
@@ -697,11 +727,13 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 		return kw_fail(e, KW_EAUDIT, "audit record %s not written: no "
 		    "audit connection", r != NULL ? kw_audit_op_name(r->op) :
 		    "?");
-	if ((rc = kw_audit_format(r, msg, sizeof(msg), e)) != 0)
-		return rc;
-	if (a->fd < 0)
+	if (a->fd < 0) {
+		/* a record that could not be written says so first */
+		if ((rc = format_rec(r, msg, sizeof(msg), &len, e)) != 0)
+			return rc;
 		return write_failed(a, a->open_errno, e,
 		    "audit record not written: no kernel audit connection");
+	}
 	type = r->op == KW_OP_GATE ? AUDIT_USER_ACCT : AUDIT_CRYPTO_KEY_USER;
 	if (!a->in_batch && (rc = status_before(a, &before, &checked, e)) != 0)
 		return rc;
@@ -709,7 +741,7 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 	addr = safe_field(r->addr);
 	if ((tty = safe_field(r->tty)) == NULL)
 		tty = own_tty(a);
-	if ((rc = queue(a, type, msg, host, addr, tty, r->success, e)) != 0)
+	if ((rc = queue(a, type, r, host, addr, tty, e)) != 0)
 		return rc;
 	if (a->in_batch && a->sent_one && a->n_out < OUT_RECORDS)
 		return 0;

@@ -482,6 +482,41 @@ kw_duration_format(uint64_t secs, char *buf, size_t size)
 	}
 }
 
+/* The decimal digits of v at out, NUL-terminated; their count. */
+static size_t
+fmt_digits(char *out, uint64_t v)
+{
+	char tmp[KW_FMT_I64_LEN];
+	size_t n = 0, len = 0;
+
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	while (n > 0)
+		out[len++] = tmp[--n];
+	out[len] = '\0';
+	return len;
+}
+
+/* Decimal text of v (kw_util.h). */
+size_t
+kw_fmt_u64(char buf[KW_FMT_I64_LEN], uint64_t v)
+{
+	return fmt_digits(buf, v);
+}
+
+/* Decimal text of v, signed (kw_util.h). */
+size_t
+kw_fmt_i64(char buf[KW_FMT_I64_LEN], int64_t v)
+{
+	if (v >= 0)
+		return fmt_digits(buf, (uint64_t)v);
+	buf[0] = '-';
+	/* the magnitude, also of INT64_MIN: at most 19 digits after '-' */
+	return 1 + fmt_digits(buf + 1, (uint64_t)0 - (uint64_t)v);
+}
+
 /* Strict unsigned decimal parsing with bounds. */
 int
 kw_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out,

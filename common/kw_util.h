@@ -156,4 +156,19 @@ int kw_strdup(const char *s, char **out, struct kw_error *e);
 int kw_snprintf(char *buf, size_t size, struct kw_error *e, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/*
+ * Room for what kw_fmt_u64() and kw_fmt_i64() write, NUL included
+ * ("18446744073709551615", "-9223372036854775808").
+ */
+#define KW_FMT_I64_LEN 21
+
+/*
+ * Write v in decimal, as printf's "%llu" (kw_fmt_u64) or "%lld"
+ * (kw_fmt_i64) would, into buf, NUL-terminated; return its length. For
+ * the hot record and registry paths, where a printf per number costs more
+ * than the rest of the line.
+ */
+size_t kw_fmt_u64(char buf[KW_FMT_I64_LEN], uint64_t v);
+size_t kw_fmt_i64(char buf[KW_FMT_I64_LEN], int64_t v);
+
 #endif /* KW_UTIL_H */

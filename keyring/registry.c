@@ -57,64 +57,130 @@ struct sbuf {
 	const char *toolong;	/* a field whose line the reader would refuse */
 };
 
+/* Room for n more bytes and a NUL in b (sets b->oom on failure). */
+static bool
+sb_room(struct sbuf *b, size_t n)
+{
+	size_t need, cap;
+	char *np;
+
+	if (b->oom)
+		return false;
+	need = b->len + n + 1;
+	if (need <= b->cap)
+		return true;
+	cap = b->cap > 0 ? b->cap : 512;
+	while (cap < need)
+		cap *= 2;
+	if ((np = realloc(b->p, cap)) == NULL) {
+		b->oom = true;
+		return false;
+	}
+	b->p = np;
+	b->cap = cap;
+	return true;
+}
+
+/* Append the n bytes at s to b. */
+static void
+sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (!sb_room(b, n))
+		return;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+/* Append the string s to b. */
+static void
+sb_str(struct sbuf *b, const char *s)
+{
+	sb_put(b, s, strlen(s));
+}
+
+/* Append v in decimal to b. */
+static void
+sb_num(struct sbuf *b, int64_t v)
+{
+	char num[KW_FMT_I64_LEN];
+
+	sb_put(b, num, kw_fmt_i64(num, v));
+}
+
 /* Append printf-style text to b (sets b->oom on failure). */
 static void __attribute__((format(printf, 2, 3)))
 sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
+	size_t room;
 	int n;
-	size_t need;
-	char *np;
 
-	if (b->oom)
+	if (!sb_room(b, 0))
 		return;
+	/* one vsnprintf when it fits in the room there is, two when not */
+	room = b->cap - b->len;
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->p + b->len, room, fmt, ap);
 	va_end(ap);
 	if (n < 0) {
 		b->oom = true;
 		return;
 	}
-	need = b->len + (size_t)n + 1;
-	if (need > b->cap) {
-		size_t cap = b->cap ? b->cap : 512;
-
-		while (cap < need)
-			cap *= 2;
-		if ((np = realloc(b->p, cap)) == NULL) {
+	if ((size_t)n >= room) {
+		if (!sb_room(b, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
 			b->oom = true;
 			return;
 		}
-		b->p = np;
-		b->cap = cap;
 	}
-	va_start(ap, fmt);
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	va_end(ap);
 	b->len += (size_t)n;
+}
+
+/* May c stand for itself in a field value (else it is written %XX)? */
+static bool
+field_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	    (c >= '0' && c <= '9') || (c != '\0' && strchr("._/:@+=,-", c)
+	    != NULL);
 }
 
 /* Append "key <encoded value>\n": %XX for anything outside a safe set. */
 static void
 sb_field(struct sbuf *b, const char *key, const char *value)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	const unsigned char *v = (const unsigned char *)value;
-	size_t start = b->len;
+	size_t start = b->len, run;
+	char esc[3];
 
-	sb_printf(b, "%s ", key);
+	sb_str(b, key);
+	sb_put(b, " ", 1);
 	if (*v == '\0')
-		sb_printf(b, "-");
-	for (; *v != '\0'; v++) {
-		if ((*v >= 'a' && *v <= 'z') || (*v >= 'A' && *v <= 'Z') ||
-		    (*v >= '0' && *v <= '9') || strchr("._/:@+=,-", *v) != NULL)
-			sb_printf(b, "%c", *v);
-		else
-			sb_printf(b, "%%%02X", *v);
+		sb_put(b, "-", 1);
+	while (*v != '\0') {
+		for (run = 0; v[run] != '\0' && field_plain(v[run]); run++)
+			;
+		if (run > 0) {
+			sb_put(b, (const char *)v, run);
+			v += run;
+			continue;
+		}
+		esc[0] = '%';
+		esc[1] = hex[*v >> 4];
+		esc[2] = hex[*v & 0xf];
+		sb_put(b, esc, sizeof(esc));
+		v++;
 	}
 	/* the reader takes lines of at most KW_LINE_MAX bytes */
 	if (!b->oom && b->len - start > KW_LINE_MAX && b->toolong == NULL)
 		b->toolong = key;
-	sb_printf(b, "\n");
+	sb_put(b, "\n", 1);
 }
 
 /* Decode a %XX value ("-" is empty) into out. */
@@ -363,7 +429,8 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 		    "and writable by it only", r->dir);
 		goto fail;
 	}
-	if ((st.st_mode & 077) != 0 && fchmod(r->dir_fd, 0700) < 0) {
+	/* exactly 0700: also when a umask took bits from a new one */
+	if ((st.st_mode & 0777) != 0700 && fchmod(r->dir_fd, 0700) < 0) {
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s: chmod 0700",
 		    r->dir);
 		goto fail;
@@ -675,6 +742,46 @@ userkey_path(struct kw_registry *r, uid_t uid, const char *secret, char *buf,
 	return 0;
 }
 
+/*
+ * Create the registry file name (path: its full name) holding data, whole
+ * from the moment it has a name: written unnamed (O_TMPFILE) and linked
+ * in, which costs the file system one name instead of a temporary name
+ * and a rename. Where the file system has no O_TMPFILE or the kernel will
+ * not link an open file for us, and when name exists already (it is
+ * replaced, as before), kw_atomic_write() does the same the older way.
+ */
+static int
+reg_create(struct kw_registry *r, const char *name, const char *path,
+    const char *data, size_t len, struct kw_error *e)
+{
+	int fd, w, err;
+
+	fd = openat(r->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto old_way;
+	/* 0600 whatever the umask, as kw_atomic_write() makes it */
+	if (fchmod(fd, 0600) < 0) {
+		err = errno;
+		close(fd);
+		return kw_fail_errno(e, KW_ESYSTEM, err, "%s: fchmod", path);
+	}
+	if ((w = kw_write_all(fd, data, len)) != 0) {
+		close(fd);
+		return kw_fail_errno(e, KW_ESYSTEM, -w, "%s: write", path);
+	}
+	if (linkat(fd, "", r->dir_fd, name, AT_EMPTY_PATH) == 0) {
+		close(fd);
+		return 0;
+	}
+	err = errno;
+	close(fd);		/* the unnamed file goes with it */
+	if (err != EEXIST && err != EPERM && err != ENOENT && err != EINVAL &&
+	    err != EOPNOTSUPP)
+		return kw_fail_errno(e, KW_ESYSTEM, err, "%s", path);
+old_way:
+	return kw_atomic_write(path, data, len, 0600, KW_WRITE_NOSYNC, e);
+}
+
 /* Write a session file. */
 int
 kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
@@ -699,17 +806,27 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 	sb_field(&b, "exe", s->exe);
 	sb_printf(&b, "ring %ld\nopened %lld\n", (long)s->ring,
 	    (long long)s->opened);
-	for (i = 0; i < s->n_keys; i++)
-		sb_printf(&b, "key %s %lu %ld %s %lld\n", s->keys[i].secret,
-		    (unsigned long)s->keys[i].version, (long)s->keys[i].serial,
-		    scope_name(s->keys[i].scope), (long long)s->keys[i].until);
+	/* "key <secret> <version> <serial> <scope> <until>", a line a key */
+	for (i = 0; i < s->n_keys; i++) {
+		sb_put(&b, "key ", 4);
+		sb_str(&b, s->keys[i].secret);
+		sb_put(&b, " ", 1);
+		sb_num(&b, s->keys[i].version);
+		sb_put(&b, " ", 1);
+		sb_num(&b, s->keys[i].serial);
+		sb_put(&b, " ", 1);
+		sb_str(&b, scope_name(s->keys[i].scope));
+		sb_put(&b, " ", 1);
+		sb_num(&b, s->keys[i].until);
+		sb_put(&b, "\n", 1);
+	}
 	if (b.oom)
 		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	else if (b.toolong != NULL)
 		rc = kw_fail(e, KW_ETOOBIG, "registry: the session's %s is too "
 		    "long to record", b.toolong);
 	else
-		rc = kw_atomic_write(path, b.p, b.len, 0600, KW_WRITE_NOSYNC, e);
+		rc = reg_create(r, strrchr(path, '/') + 1, path, b.p, b.len, e);
 	free(b.p);
 	return rc;
 }

@@ -635,15 +635,14 @@ bucket_load(struct kw_vault *v, size_t first, size_t n, struct kw_error *e)
 	return 0;
 }
 
-/* strcmp of name with a raw, NUL-padded 64-byte name field. */
+/*
+ * strcmp of name (checked: at most KW_NAME_MAX characters) with a raw,
+ * NUL-padded 64-byte name field, which need not end in a NUL.
+ */
 static int
 name_cmp(const char *name, const unsigned char *field)
 {
-	char buf[KW_NAME_MAX + 1];
-
-	memcpy(buf, field, KW_NAME_MAX);
-	buf[KW_NAME_MAX] = '\0';
-	return strcmp(name, buf);
+	return strncmp(name, (const char *)field, KW_NAME_MAX);
 }
 
 /* Entries a reader keeps once found (entry_found()). */

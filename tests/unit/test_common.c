@@ -113,6 +113,45 @@ test_durations(void)
 	CU_ASSERT_STRING_EQUAL(buf, "0s");
 }
 
+/* kw_fmt_u64/i64 write what printf writes, at every width and sign. */
+static void
+test_fmt_numbers(void)
+{
+	static const int64_t sv[] = { 0, 1, -1, 9, 10, -10, 99, 100, 4096,
+	    2147483647, -2147483648LL, INT64_MAX, INT64_MIN, INT64_MIN + 1 };
+	static const uint64_t uv[] = { 0, 1, 9, 10, 1000000, 4294967295ULL,
+	    4294967296ULL, UINT64_MAX, UINT64_MAX - 1 };
+	char got[KW_FMT_I64_LEN], want[64];
+	uint64_t p;
+	size_t i, n;
+
+	for (i = 0; i < sizeof(sv) / sizeof(sv[0]); i++) {
+		memset(got, 'x', sizeof(got));
+		n = kw_fmt_i64(got, sv[i]);
+		snprintf(want, sizeof(want), "%lld", (long long)sv[i]);
+		CU_ASSERT_STRING_EQUAL(got, want);
+		CU_ASSERT_EQUAL(n, strlen(want));
+	}
+	for (i = 0; i < sizeof(uv) / sizeof(uv[0]); i++) {
+		memset(got, 'x', sizeof(got));
+		n = kw_fmt_u64(got, uv[i]);
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)uv[i]);
+		CU_ASSERT_STRING_EQUAL(got, want);
+		CU_ASSERT_EQUAL(n, strlen(want));
+	}
+	/* every power of ten and its neighbours */
+	for (p = 1; p <= UINT64_MAX / 10; p *= 10) {
+		uint64_t v[3] = { p - 1, p, p + 1 };
+
+		for (i = 0; i < 3; i++) {
+			kw_fmt_u64(got, v[i]);
+			snprintf(want, sizeof(want), "%llu",
+			    (unsigned long long)v[i]);
+			CU_ASSERT_STRING_EQUAL(got, want);
+		}
+	}
+}
+
 static void
 test_numbers(void)
 {
@@ -545,6 +584,7 @@ main(void)
 	CU_add_test(s, "secret names", test_names);
 	CU_add_test(s, "durations", test_durations);
 	CU_add_test(s, "numbers", test_numbers);
+	CU_add_test(s, "decimal text", test_fmt_numbers);
 	CU_add_test(s, "ISO 8601 times", test_iso_time);
 	CU_add_test(s, "safe_open", test_safe_open);
 	CU_add_test(s, "atomic write", test_atomic_write);

@@ -135,6 +135,7 @@ test_registry_roundtrip(void)
 	struct kw_error e;
 	struct stat st;
 	kw_session_id *dead;
+	char path[PATH_MAX + 64];
 	size_t n, nd;
 
 	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
@@ -172,6 +173,22 @@ test_registry_roundtrip(void)
 	CU_ASSERT_EQUAL(g.keys[0].scope, KW_SCOPE_USER);
 	CU_ASSERT_EQUAL(g.keys[0].until, 1700003600);
 	kw_reg_session_clear(&g);
+	/* the file is the owner's alone, whatever the umask */
+	snprintf(path, sizeof(path), "%s/s.%s.%ld.%llu", run_dir, s.id,
+	    (long)s.pid, (unsigned long long)s.start);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	/*
+	 * Written again under its name (linking the new file finds the name
+	 * taken: the older way replaces it): the new text, one session.
+	 */
+	s.ring = 43;
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_session_get(r, s.id, &g, &e), 0);
+	CU_ASSERT_EQUAL(g.ring, 43);
+	CU_ASSERT_EQUAL(g.n_keys, 1);
+	kw_reg_session_clear(&g);
+	s.ring = 42;
 	/* our own session is alive */
 	CU_ASSERT_EQUAL(kw_registry_dead_sessions(r, &dead, &nd, &e), 0);
 	CU_ASSERT_EQUAL(nd, 0);
