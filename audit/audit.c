@@ -9,19 +9,20 @@
  *
  * Records are sent by our own netlink framing, in the text libaudit's
  * audit_log_user_message() writes ("... exe= hostname= addr= terminal=
- * res="), each with NLM_F_ACK: the kernel handles a user record inside
- * our sendto() and has queued its acknowledgement when sendto() returns.
- * A batch's records go several to one sendto() (the kernel's audit_receive()
- * takes each message of the datagram in turn) and their acknowledgements
- * come back with one recvmmsg(): per record, no poll() and no MSG_PEEK
- * read as in libaudit, and no system call of its own.
+ * res="), without NLM_F_ACK: the kernel handles a user record inside our
+ * sendto() and, when it refuses one, has queued the refusal when sendto()
+ * returns (it answers errors whether asked to or not). A batch's records
+ * go several to one sendto() (the kernel's audit_receive() takes each
+ * message of the datagram in turn), and one recvmmsg() without waiting
+ * then finds any refusal: per record, no acknowledgement to make and read,
+ * no poll() and no MSG_PEEK read as in libaudit, and no system call of its
+ * own.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <libaudit.h>
 #include <limits.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +58,16 @@ struct kw_audit {
 
 /*
  * At most this many records a sendto(), in a buffer of OUT_SIZE bytes that
- * afterwards takes their acknowledgements (ACK_SIZE bytes each read: an
- * acknowledgement is 36 bytes, a refusal may be cut short after its
- * errno). The kernel queues one acknowledgement per record on our socket
- * before sendto() returns; 64 fit its receive buffer many times over.
+ * afterwards takes their refusals, if any (ACK_SIZE bytes each read: a
+ * refusal is 36 bytes, or may be cut short after its errno). The kernel
+ * queues a refusal on our socket before sendto() returns; 64 fit its
+ * receive buffer many times over.
  */
 #define OUT_RECORDS 64
 #define OUT_SIZE (64 * 1024)
 #define ACK_SIZE 256
 /* Our records' sequence numbers start here, far from libaudit's (1...). */
 #define SEQ_BASE 0x4b570000u
-/* How long an acknowledgement may take that is not there yet (ms). */
-#define ACK_WAIT_MS 500
 
 static const char *const op_names[] = {
 	[KW_OP_GATE] = "keyward-gate",
@@ -513,7 +512,8 @@ queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
 	need = NLMSG_SPACE(len);
 	h->nlmsg_len = (uint32_t)NLMSG_LENGTH(len);
 	h->nlmsg_type = (uint16_t)type;
-	h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	h->nlmsg_flags = NLM_F_REQUEST;	/* a refusal is answered all the
+					 * same (read_refusals()) */
 	h->nlmsg_seq = ++a->seq;
 	h->nlmsg_pid = 0;
 	/* the alignment padding: zeros, not an earlier record's bytes */
@@ -524,26 +524,29 @@ queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
 }
 
 /*
- * Read the acknowledgements of the n records numbered first.. (one
- * recvmmsg() takes them all: the kernel queued them during our sendto()).
- * Messages not from the kernel or not about these records are skipped.
- * Returns 0 when every record was accepted; else the errno of the first
- * refusal, or of the failed read.
+ * Collect the refusals of the n records numbered first.. . The records go
+ * without NLM_F_ACK: the kernel's audit_receive() takes them inside our
+ * sendto() and answers only a refused one, with an NLMSG_ERROR queued on
+ * our socket before sendto() returns. So a socket found empty, without
+ * waiting, means every record was taken: no acknowledgement per record to
+ * make, queue and read. (A refusal the socket had no room for fails the
+ * read with ENOBUFS: a failure too. 64 refusals fit its buffer.) Messages
+ * not from the kernel or not about these records are skipped. Returns 0
+ * when no record was refused; else the errno of the first refusal, or of
+ * the failed read.
  */
 static int
-read_acks(struct kw_audit *a, uint32_t first, unsigned n)
+read_refusals(struct kw_audit *a, uint32_t first, unsigned n)
 {
 	struct mmsghdr mm[OUT_RECORDS];
 	struct iovec iov[OUT_RECORDS];
 	struct sockaddr_nl from[OUT_RECORDS];
-	struct pollfd pfd = { .fd = a->fd, .events = POLLIN };
-	unsigned got = 0, i, want;
+	unsigned i;
 	int r, refused = 0;
 
-	while (got < n) {
-		want = n - got;
-		memset(mm, 0, sizeof(mm[0]) * want);
-		for (i = 0; i < want; i++) {
+	for (;;) {
+		memset(mm, 0, sizeof(mm));
+		for (i = 0; i < OUT_RECORDS; i++) {
 			iov[i].iov_base = a->out + (size_t)i * ACK_SIZE;
 			iov[i].iov_len = ACK_SIZE;
 			mm[i].msg_hdr.msg_iov = &iov[i];
@@ -551,19 +554,13 @@ read_acks(struct kw_audit *a, uint32_t first, unsigned n)
 			mm[i].msg_hdr.msg_name = &from[i];
 			mm[i].msg_hdr.msg_namelen = sizeof(from[i]);
 		}
-		r = recvmmsg(a->fd, mm, want, MSG_DONTWAIT, NULL);
+		r = recvmmsg(a->fd, mm, OUT_RECORDS, MSG_DONTWAIT, NULL);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				return errno;
-			/* not there yet: wait a little, as libaudit does */
-			r = poll(&pfd, 1, ACK_WAIT_MS);
-			if (r == 0)
-				return ETIMEDOUT;
-			if (r < 0 && errno != EINTR)
-				return errno;
-			continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return refused;	/* all read */
+			return errno;
 		}
 		for (i = 0; i < (unsigned)r; i++) {
 			const struct nlmsghdr *h = iov[i].iov_base;
@@ -573,16 +570,16 @@ read_acks(struct kw_audit *a, uint32_t first, unsigned n)
 			    NLMSG_LENGTH(sizeof(int)) ||
 			    h->nlmsg_type != NLMSG_ERROR ||
 			    h->nlmsg_seq - first >= n)
-				continue;	/* not an answer to these */
+				continue;	/* not about these */
 			if (ne->error != 0 && refused == 0)
 				refused = -ne->error;
-			got++;
 		}
+		if ((unsigned)r < OUT_RECORDS)
+			return refused;	/* the socket is empty now */
 	}
-	return refused;
 }
 
-/* Send the framed records and read their acknowledgements. */
+/* Send the framed records and read any refusals. */
 static int
 flush(struct kw_audit *a, struct kw_error *e)
 {
@@ -602,7 +599,7 @@ flush(struct kw_audit *a, struct kw_error *e)
 	a->n_out = 0;
 	a->out_len = 0;
 	if (err == 0)
-		err = read_acks(a, first, n);
+		err = read_refusals(a, first, n);
 	if (err == 0)
 		return 0;
 	return write_failed(a, err, e, n > 1 ? "audit records not written" :

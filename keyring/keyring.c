@@ -143,7 +143,7 @@ kw_keyring_current_session(int32_t *ring, struct kw_error *e)
 /* Add a root-owned keyward key to ring. */
 int
 kw_keyring_add(int32_t ring, const char *name, const void *value, size_t len,
-    uint64_t ttl, int32_t *serial, struct kw_error *e)
+    uint64_t ttl, gid_t egid, int32_t *serial, struct kw_error *e)
 {
 	char desc[KW_KEY_DESC_MAX];
 	key_serial_t k;
@@ -161,7 +161,7 @@ kw_keyring_add(int32_t ring, const char *name, const void *value, size_t len,
 	if (k < 0)
 		return key_fail(e, errno, "add_key", name);
 	/* owner root, group root: the fs gid of the caller may differ */
-	if (getegid() != 0 && keyctl_chown(k, (uid_t)-1, 0) < 0) {
+	if (egid != 0 && keyctl_chown(k, (uid_t)-1, 0) < 0) {
 		rc = key_fail(e, errno, "chown", name);
 		goto fail;
 	}

@@ -57,11 +57,14 @@ int kw_keyring_current_session(int32_t *ring, struct kw_error *e);
 /*
  * Add secret name with len bytes of value as a new root-owned user key
  * linked into ring, with timeout ttl seconds (capped at the kernel's
- * maximum) and KW_KEY_PERM. On failure no key is left behind.
- * *serial receives the key's serial.
+ * maximum) and KW_KEY_PERM. egid is the caller's getegid() (asked once by
+ * a caller adding many keys): when it is not 0 the key, made with that
+ * group, is given group root. On failure no key is left behind. *serial
+ * receives the key's serial.
  */
 int kw_keyring_add(int32_t ring, const char *name, const void *value,
-    size_t len, uint64_t ttl, int32_t *serial, struct kw_error *e);
+    size_t len, uint64_t ttl, gid_t egid, int32_t *serial,
+    struct kw_error *e);
 
 /*
  * Link an existing keyward key (root-owned, KW_KEY_PERM) into ring. Root

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "kw_config.h"
@@ -46,6 +47,8 @@ struct kw_registry {
 
 static int journal_apply(struct kw_registry *r, struct kw_reg_session *s,
     struct kw_error *e);
+static void ix_append(struct kw_registry *r, const char *name, uint64_t ino,
+    const char *text, size_t len);
 
 /* ---- small helpers --------------------------------------------------- */
 
@@ -749,13 +752,16 @@ userkey_path(struct kw_registry *r, uid_t uid, const char *secret, char *buf,
  * and a rename. Where the file system has no O_TMPFILE or the kernel will
  * not link an open file for us, and when name exists already (it is
  * replaced, as before), kw_atomic_write() does the same the older way.
+ * *ino: the new file's inode, or 0 when it is not known (the older way).
  */
 static int
 reg_create(struct kw_registry *r, const char *name, const char *path,
-    const char *data, size_t len, struct kw_error *e)
+    const char *data, size_t len, uint64_t *ino, struct kw_error *e)
 {
+	struct stat st;
 	int fd, w, err;
 
+	*ino = 0;
 	fd = openat(r->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto old_way;
@@ -770,6 +776,8 @@ reg_create(struct kw_registry *r, const char *name, const char *path,
 		return kw_fail_errno(e, KW_ESYSTEM, -w, "%s: write", path);
 	}
 	if (linkat(fd, "", r->dir_fd, name, AT_EMPTY_PATH) == 0) {
+		if (fstat(fd, &st) == 0)
+			*ino = (uint64_t)st.st_ino;
 		close(fd);
 		return 0;
 	}
@@ -789,6 +797,7 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 {
 	char path[PATH_MAX];
 	struct sbuf b = { 0 };
+	uint64_t ino;
 	size_t i;
 	int rc;
 
@@ -825,8 +834,9 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 	else if (b.toolong != NULL)
 		rc = kw_fail(e, KW_ETOOBIG, "registry: the session's %s is too "
 		    "long to record", b.toolong);
-	else
-		rc = reg_create(r, strrchr(path, '/') + 1, path, b.p, b.len, e);
+	else if ((rc = reg_create(r, strrchr(path, '/') + 1, path, b.p, b.len,
+	    &ino, e)) == 0 && ino != 0)
+		ix_append(r, strrchr(path, '/') + 1, ino, b.p, b.len);
 	free(b.p);
 	return rc;
 }
@@ -1320,8 +1330,8 @@ grow(void *arr, size_t *cap, size_t need, size_t elem)
 }
 
 /*
- * A session id (16 lowercase hex) as a number: ids in numeric order are
- * in strcmp() order, the order of the journal.
+ * A session id (16 lowercase hex, checked) as a number: ids in numeric
+ * order are in strcmp() order, the order of the journal.
  */
 static uint64_t
 id_number(const char *id)
@@ -1335,24 +1345,41 @@ id_number(const char *id)
 	return v;
 }
 
+/* The value of a lowercase hex digit, or -1. */
+static int
+hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
 /*
- * If name is a session file's name, "s.<id>.", with a well-formed id, set
- * *id to that id as a number.
+ * If name is a session file's name, "s.<id>." with a well-formed id (16
+ * lowercase hex) and no ".tmp." (reg_name_is()), set *id to that id as a
+ * number: ids in numeric order are in strcmp() order, the order of the
+ * journal. One pass over the id, no copy: every walk asks it of every
+ * file listed and every index entry.
  */
 static bool
 session_file_id(const char *name, uint64_t *id)
 {
-	char buf[KW_SESSION_ID_LEN + 1];
+	uint64_t v = 0;
+	int i, d;
 
-	if (!reg_name_is(name, "s.") ||
-	    strnlen(name, 3 + KW_SESSION_ID_LEN) < 3 + KW_SESSION_ID_LEN ||
-	    name[2 + KW_SESSION_ID_LEN] != '.')
+	if (name[0] != 's' || name[1] != '.')
 		return false;
-	memcpy(buf, name + 2, KW_SESSION_ID_LEN);
-	buf[KW_SESSION_ID_LEN] = '\0';
-	if (!kw_session_id_valid(buf))
+	for (i = 0; i < KW_SESSION_ID_LEN; i++) {
+		if ((d = hex_digit(name[2 + i])) < 0)
+			return false;
+		v = v << 4 | (uint64_t)d;
+	}
+	if (name[2 + KW_SESSION_ID_LEN] != '.' ||
+	    strstr(name + 2 + KW_SESSION_ID_LEN, ".tmp.") != NULL)
 		return false;
-	*id = id_number(buf);
+	*id = v;
 	return true;
 }
 
@@ -1449,9 +1476,17 @@ ids_sort(uint64_t *ids, size_t n)
  * entries of gone sessions) rewrites the index, so a rotation of a
  * thousand live copies reads two files (index and journal), not a
  * thousand and one.
+ *
+ * Each session file written while there is an index is also appended to
+ * it (ix_append()), out of order: the walk sorts what it reads, and of two
+ * entries of one name the later counts. So a kill switch thrown at a
+ * thousand sessions opened since the last walk reads no session file
+ * either.
  */
 #define INDEX_NAME "index"
 #define INDEX_MIN 16		/* fewer sessions: no index, files are cheap */
+#define INDEX_APPEND_MAX (8 * 1024 * 1024) /* bigger: appends wait for a
+					 * walk to rewrite it */
 
 /* One session file: its name and inode listed, its text found or read. */
 struct ix_ent {
@@ -1460,6 +1495,7 @@ struct ix_ent {
 	const char *text;		/* not NUL-terminated; NULL: gone */
 	size_t len;
 	char *own;			/* text read from the file: free() */
+	size_t at;			/* ix_parse(): place in the index */
 };
 
 /* Order ix_ents by name. */
@@ -1470,9 +1506,40 @@ ix_cmp(const void *a, const void *b)
 	    ((const struct ix_ent *)b)->name);
 }
 
+/* Order ix_ents by name, then by their place in the index. */
+static int
+ix_cmp_at(const void *a, const void *b)
+{
+	const struct ix_ent *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	if (c != 0)
+		return c;
+	return x->at < y->at ? -1 : x->at > y->at;
+}
+
+/*
+ * Sort the n index entries e by name, keeping of each name only the
+ * latest (the one furthest into the index). The new count.
+ */
+static size_t
+ix_sort(struct ix_ent *e, size_t n)
+{
+	size_t i, k;
+
+	qsort(e, n, sizeof(*e), ix_cmp_at);
+	for (i = 0, k = 0; i < n; i++) {
+		if (k > 0 && strcmp(e[k - 1].name, e[i].name) == 0)
+			k--;		/* an earlier entry of this name */
+		e[k++] = e[i];
+	}
+	return k;
+}
+
 /*
  * Parse the index text t (the entries point into it) into *out, sorted by
- * name. false when it is not a well-formed index (or out of memory).
+ * name (see ix_sort()). false when it is not a well-formed index (or out
+ * of memory).
  */
 static bool
 ix_parse(char *t, size_t len, struct ix_ent **out, size_t *n)
@@ -1482,6 +1549,7 @@ ix_parse(char *t, size_t len, struct ix_ent **out, size_t *n)
 	size_t cap = 0, cnt = 0, hl = sizeof(header) - 1;
 	char *p = t, *end = t + len, *nl, *sp1, *sp2, *ep;
 	unsigned long long ino, tl;
+	bool sorted = true;
 	uint64_t id;
 
 	*out = NULL;
@@ -1514,13 +1582,14 @@ ix_parse(char *t, size_t len, struct ix_ent **out, size_t *n)
 		ents[cnt].ino = ino;
 		ents[cnt].text = nl + 1;
 		ents[cnt].len = (size_t)tl;
+		ents[cnt].at = cnt;
 		if (cnt > 0 && strcmp(ents[cnt - 1].name, ents[cnt].name) >= 0)
-			goto bad;
+			sorted = false;		/* appended */
 		cnt++;
 		p = nl + 1 + tl;
 	}
 	*out = ents;
-	*n = cnt;
+	*n = sorted ? cnt : ix_sort(ents, cnt);
 	return true;
 bad:
 	free(ents);
@@ -1562,6 +1631,48 @@ ix_write(struct kw_registry *r, const struct ix_ent *l, size_t n)
 fail:
 	free(p);
 	(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
+}
+
+/*
+ * Append the session file name, just written (inode ino, text of len
+ * bytes), to the index, if there is one (registry locked). A cache: past
+ * INDEX_APPEND_MAX bytes nothing is added (the file is read instead), and
+ * an entry that cannot be added whole is taken back, or else the index
+ * removed: a torn entry would make the next walk ignore the whole index.
+ */
+static void
+ix_append(struct kw_registry *r, const char *name, uint64_t ino,
+    const char *text, size_t len)
+{
+	char head[NAME_MAX + 64];
+	struct iovec iov[2];
+	struct stat st;
+	ssize_t w;
+	int fd, hl;
+
+	fd = openat(r->dir_fd, INDEX_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW |
+	    O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return;			/* none: the next walk makes one */
+	hl = snprintf(head, sizeof(head), "f %s %llu %zu\n", name,
+	    (unsigned long long)ino, len);
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hl < 0 ||
+	    (size_t)hl >= sizeof(head) ||
+	    (uint64_t)st.st_size + (size_t)hl + len > INDEX_APPEND_MAX) {
+		close(fd);
+		return;
+	}
+	iov[0].iov_base = head;
+	iov[0].iov_len = (size_t)hl;
+	iov[1].iov_base = (void *)(uintptr_t)text;
+	iov[1].iov_len = len;
+	do {
+		w = writev(fd, iov, 2);
+	} while (w < 0 && errno == EINTR);
+	if (w != (ssize_t)((size_t)hl + len) &&
+	    ftruncate(fd, st.st_size) != 0)
+		(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
+	close(fd);
 }
 
 /* Parse the session text t (len bytes; copied: the parser writes in it). */

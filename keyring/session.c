@@ -28,6 +28,7 @@ struct ctx {
 	struct kw_fp *fp;		/* keyed with the audit key, or NULL */
 	bool audit_failed;		/* a record was lost (required mode) */
 	struct kw_error audit_err;
+	gid_t egid;			/* getegid(), once: kw_keyring_add() */
 };
 
 /* Hand a non-fatal problem to the caller. */
@@ -379,12 +380,65 @@ fingerprint(struct ctx *c, const void *v, size_t len,
 	return 0;
 }
 
-/* Deliver one granted secret into ring (or link the user's shared key). */
+/*
+ * A session key's value, decrypted and fingerprinted ahead of its add_key.
+ * Session keys are delivered in runs of AHEAD_RUN: the values of a run
+ * first, then its keys one system call after another, so the kernel's key
+ * and audit paths stay in the CPU's caches from one key to the next
+ * instead of being pushed out by the cipher in between. At most a run's
+ * values are in memory in the clear at once, each wiped right after its
+ * add_key (or when the open fails).
+ */
+struct ahead {
+	struct kw_secret *sec;		/* NULL: not decrypted ahead */
+	char fp[KW_FP_HEX_LEN + 1];
+};
+
+#define AHEAD_RUN 32
+
+/* Decrypt ahead the values of the n session-scope grants g into a. */
+static int
+decrypt_ahead(struct ctx *c, struct kw_vault *v, const struct kw_grant *g,
+    size_t n, struct ahead *a, struct kw_error *e)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (g[i].scope != KW_SCOPE_SESSION)
+			continue;	/* may share a live key: deliver_one() */
+		if ((rc = kw_vault_get(v, g[i].name, 0, &a[i].sec, e)) != 0 ||
+		    (rc = fingerprint(c, a[i].sec->data, a[i].sec->len,
+		    a[i].fp, e)) != 0) {
+			kw_error_prefix(e, "secret '%s'", g[i].name);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Wipe and free the n values a still holds. */
+static void
+ahead_free(struct ahead *a, size_t n)
+{
+	size_t i;
+
+	if (a == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		kw_secret_free(a[i].sec);
+	free(a);
+}
+
+/*
+ * Deliver one granted secret into ring (or link the user's shared key);
+ * its value is taken from a when decrypted ahead.
+ */
 static int
 deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
     const struct kw_grant *g, const struct kw_user *u,
     const struct kw_reg_session *s, int32_t ring, time_t now,
-    struct made *m, struct kw_error *e)
+    struct ahead *a, struct made *m, struct kw_error *e)
 {
 	struct kw_secret *sec = NULL;
 	struct kw_reg_userkey uk;
@@ -441,10 +495,14 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 		}
 		kw_reg_userkey_clear(&uk);
 	}
-	if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0 ||
+	if (a->sec != NULL) {
+		sec = a->sec;
+		a->sec = NULL;
+		memcpy(fp, a->fp, sizeof(fp));
+	} else if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0 ||
 	    (rc = fingerprint(c, sec->data, sec->len, fp, e)) != 0)
 		goto out;
-	rc = kw_keyring_add(ring, g->name, sec->data, sec->len, ttl,
+	rc = kw_keyring_add(ring, g->name, sec->data, sec->len, ttl, c->egid,
 	    &m->d.serial, e);
 	m->d.version = sec->version;
 	kw_secret_free(sec);	/* wiped right after add_key */
@@ -524,6 +582,7 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	struct kw_reg_session s;
 	struct kw_reg_userkey uk;
 	struct made *m = NULL;
+	struct ahead *ahead = NULL;
 	struct kw_user u;
 	size_t n_grants = 0, n_made = 0, i;
 	time_t now = p->now != 0 ? p->now : time(NULL);
@@ -581,16 +640,22 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	if ((rc = kw_keyring_new_session(u.uid, u.gid, &ring, e)) != 0)
 		goto out;
 	s.ring = ring;
-	if (n_grants > 0 && (m = calloc(n_grants, sizeof(*m))) == NULL) {
+	if (n_grants > 0 && ((m = calloc(n_grants, sizeof(*m))) == NULL ||
+	    (ahead = calloc(n_grants, sizeof(*ahead))) == NULL)) {
 		rc = kw_fail(e, KW_ENOMEM, "out of memory");
 		goto out;
 	}
 	/* the deliver records are one batch: kept all, or the open fails */
 	if ((rc = batch(&c, false, e)) != 0)
 		goto out;
+	c.egid = getegid();	/* as kw_keyring_new_session() left it */
 	for (i = 0; i < n_grants; i++) {
+		if (i % AHEAD_RUN == 0 && (rc = decrypt_ahead(&c, v,
+		    &grants[i], n_grants - i < AHEAD_RUN ? n_grants - i :
+		    AHEAD_RUN, &ahead[i], e)) != 0)
+			goto out;
 		rc = deliver_one(&c, reg, v, &grants[i], &u, &s, ring, now,
-		    &m[i], e);
+		    &ahead[i], &m[i], e);
 		if (m[i].d.serial != 0)
 			n_made = i + 1;
 		if (rc != 0)
@@ -639,6 +704,7 @@ out:
 	if (rc != 0 && reg != NULL && s.id[0] != '\0')
 		kw_registry_session_del(reg, s.id, NULL);
 	made_free(m, n_grants);
+	ahead_free(ahead, n_grants);
 	kw_reg_userkey_clear(&uk);
 	kw_reg_session_clear(&s);
 	kw_registry_close(reg);

@@ -144,6 +144,10 @@ struct kw_vault {
 					 * authenticated (a session's grants
 					 * are looked up, then read) */
 	EVP_CIPHER_CTX *dctx;		/* AES-256-GCM keyed once, for reads */
+	unsigned char *win;		/* readers: ciphertext read ahead */
+	uint64_t win_off;		/* its place in the file */
+	size_t win_len, win_cap;
+	unsigned n_reads;		/* ciphertext reads so far */
 	/* writers only */
 	unsigned char *img;		/* the file as loaded */
 	size_t img_len;
@@ -924,6 +928,7 @@ kw_vault_close(struct kw_vault *v)
 	free(v->img);
 	free(v->fence);
 	free(v->bucket);
+	free(v->win);
 	free(v->found_pos);
 	free(v->found);
 	EVP_CIPHER_CTX_free(v->dctx);	/* cleanses the key schedule */
@@ -1275,14 +1280,58 @@ kw_vault_info(struct kw_vault *v, const char *name,
 	return 0;
 }
 
+/* How much ciphertext a reader reads at once, from its second read on. */
+#define READ_AHEAD (16 * 1024)
+
+/*
+ * The len bytes of ciphertext at off (checked to lie in the data), for a
+ * reader: *p points into the read-ahead window. The first read takes just
+ * the record (a session of one secret reads no more than it needs); from
+ * the second on, a miss reads READ_AHEAD bytes from off. The records lie
+ * in name order, the order in which a session reads its grants, so the
+ * secrets of a session mostly come from one pread() instead of one each.
+ * Ciphertext only: the window holds nothing in the clear. The file a
+ * handle reads never changes (writers replace it by rename).
+ */
+static int
+data_read(struct kw_vault *v, uint64_t off, size_t len,
+    const unsigned char **p, struct kw_error *e)
+{
+	size_t want = len;
+	unsigned char *nw;
+	int rc;
+
+	if (v->win != NULL && off >= v->win_off &&
+	    off - v->win_off <= v->win_len &&
+	    len <= v->win_len - (off - v->win_off)) {
+		*p = v->win + (off - v->win_off);
+		return 0;
+	}
+	if (v->n_reads++ > 0 && want < READ_AHEAD)
+		want = v->file_size - off < READ_AHEAD ?
+		    (size_t)(v->file_size - off) : READ_AHEAD;
+	if (want > v->win_cap) {
+		if ((nw = realloc(v->win, want)) == NULL)
+			return kw_fail(e, KW_ENOMEM, "out of memory");
+		v->win = nw;
+		v->win_cap = want;
+	}
+	v->win_len = 0;
+	if ((rc = pread_exact(v, v->win, want, off, e)) != 0)
+		return rc;
+	v->win_off = off;
+	v->win_len = want;
+	*p = v->win;
+	return 0;
+}
+
 /* Decrypt one version (0 = current) of one secret. */
 int
 kw_vault_get(struct kw_vault *v, const char *name, uint32_t version,
     struct kw_secret **out, struct kw_error *e)
 {
 	struct kw_secret *s = NULL;
-	unsigned char *ct = NULL;
-	const unsigned char *src;
+	const unsigned char *src = NULL;
 	const struct rec *r;
 	struct entry en;
 	size_t idx;
@@ -1320,13 +1369,8 @@ kw_vault_get(struct kw_vault *v, const char *name, uint32_t version,
 			    "'%s' is misplaced", v->path, name);
 			goto out;
 		}
-		if ((ct = malloc(r->len)) == NULL) {
-			rc = kw_fail(e, KW_ENOMEM, "out of memory");
+		if ((rc = data_read(v, r->off, r->len, &src, e)) != 0)
 			goto out;
-		}
-		if ((rc = pread_exact(v, ct, r->len, r->off, e)) != 0)
-			goto out;
-		src = ct;
 	}
 	if ((rc = open_record(v, name, r, src, s->data, e)) != 0)
 		goto out;
@@ -1336,7 +1380,6 @@ kw_vault_get(struct kw_vault *v, const char *name, uint32_t version,
 	*out = s;
 	s = NULL;
 out:
-	free(ct);
 	if (s != NULL) {
 		if (s->data != NULL)
 			kw_freezero(s->data, (size_t)r->len + 1);

@@ -6,6 +6,7 @@
 
 #include <CUnit/Basic.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,8 @@ test_add_perm_read_revoke(void)
 
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &ring, &e), 0);
 	CU_ASSERT(ring > 0);
-	CU_ASSERT_EQUAL(kw_keyring_add(ring, "unit-a", "v1", 2, 60, &k, &e), 0);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "unit-a", "v1", 2, 60, getegid(),
+	    &k, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(describe(k, type, &uid, &perm, desc), 0);
 	CU_ASSERT_STRING_EQUAL(type, "user");
 	CU_ASSERT_EQUAL(uid, 0);
@@ -72,11 +74,11 @@ test_add_perm_read_revoke(void)
 	/* revoking twice is fine */
 	CU_ASSERT_EQUAL(kw_keyring_revoke(k, "unit-a", &e), 0);
 	/* bad names and zero ttl are refused before any key is made */
-	CU_ASSERT_EQUAL(kw_keyring_add(ring, "-bad", "x", 1, 60, &k, &e),
-	    KW_EINVAL);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "-bad", "x", 1, 60, getegid(),
+	    &k, &e), KW_EINVAL);
 	CU_ASSERT_EQUAL(k, 0);
-	CU_ASSERT_EQUAL(kw_keyring_add(ring, "ok", "x", 1, 0, &k, &e),
-	    KW_EINTERNAL);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "ok", "x", 1, 0, getegid(), &k,
+	    &e), KW_EINTERNAL);
 }
 
 static void
@@ -112,8 +114,8 @@ test_link_shared(void)
 	char type[32], desc[128];
 
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, &e), 0);
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(r1, "unit-s", "sh", 2, 60, &k,
-	    &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(r1, "unit-s", "sh", 2, 60,
+	    getegid(), &k, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, &e), 0);
 	/* r2 is our session now; k is not possessed, but root may link */
 	CU_ASSERT_EQUAL(kw_keyring_link(k, r2, "unit-s", &e), 0);
@@ -319,6 +321,97 @@ walk_count(struct kw_registry *r, struct kw_reg_session **out)
 	return n;
 }
 
+/* The path of session s's file in run_dir. */
+static void
+session_file(const struct kw_reg_session *s, char *path, size_t size)
+{
+	int n = snprintf(path, size, "%s/s.%s.%ld.%llu", run_dir, s->id,
+	    (long)s->pid, (unsigned long long)s->start);
+
+	CU_ASSERT_FATAL(n > 0 && (size_t)n < size);
+}
+
+/*
+ * Sessions written while there is an index (r holds the n sessions s,
+ * walked) are appended to it, out of order, and the next walk takes them
+ * from there: shown by truncating such a file in place (same inode; never
+ * done by keyward), which a walk reading the file would refuse. Of two
+ * entries of one name, the later one counts. The index is left as a walk
+ * leaves it, over the n sessions.
+ */
+static void
+index_appends(struct kw_registry *r, struct kw_reg_session *s, size_t n)
+{
+	enum { M = 3 };
+	struct kw_reg_session add[M], *all;
+	struct kw_delivery d;
+	struct kw_error e;
+	char path[PATH_MAX + 64], ipath[PATH_MAX + 16], text[4096], *p;
+	struct stat before, after, st;
+	size_t i, len;
+	int fd;
+	FILE *f;
+
+	snprintf(ipath, sizeof(ipath), "%s/index", run_dir);
+	CU_ASSERT_EQUAL_FATAL(stat(ipath, &before), 0);
+	for (i = 0; i < M; i++) {
+		memset(&add[i], 0, sizeof(add[i]));
+		CU_ASSERT_EQUAL(kw_session_id_new(add[i].id, &e), 0);
+		add[i].pid = s[0].pid;
+		add[i].start = s[0].start;
+		strcpy(add[i].user, "appended");
+		memset(&d, 0, sizeof(d));
+		strcpy(d.secret, "api");
+		d.version = 1;
+		d.serial = (int32_t)(5000 + i);
+		d.until = 4000000000;
+		CU_ASSERT_EQUAL(kw_reg_session_add_key(&add[i], &d, &e), 0);
+		CU_ASSERT_EQUAL(kw_registry_session_put(r, &add[i], &e), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(stat(ipath, &after), 0);
+	CU_ASSERT(after.st_size > before.st_size);
+	for (i = 0; i < M; i++) {
+		session_file(&add[i], path, sizeof(path));
+		CU_ASSERT_EQUAL(truncate(path, 0), 0);
+	}
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), n + M);
+	for (i = 0; i < M; i++)
+		CU_ASSERT_EQUAL(serial_of(all, n + M, add[i].id, NULL),
+		    (int32_t)(5000 + i));
+	kw_reg_sessions_free(all, n + M);
+	for (i = 0; i < M; i++) {
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, add[i].id, &e), 0);
+		kw_reg_session_clear(&add[i]);
+	}
+	CU_ASSERT_EQUAL(walk_count(r, NULL), n);
+
+	/* a later entry for s[1]'s file (its inode) wins over the first */
+	session_file(&s[1], path, sizeof(path));
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	f = fopen(path, "r");
+	CU_ASSERT_FATAL(f != NULL);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	CU_ASSERT_FATAL((p = strstr(text, " 1001 ")) != NULL);
+	memcpy(p + 1, "6001", 4);
+	f = fopen(ipath, "a");
+	CU_ASSERT_FATAL(f != NULL);
+	fprintf(f, "f %s %llu %zu\n%s", strrchr(path, '/') + 1,
+	    (unsigned long long)st.st_ino, len, text);
+	fclose(f);
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), n);
+	CU_ASSERT_EQUAL(serial_of(all, n, s[1].id, NULL), 6001);
+	kw_reg_sessions_free(all, n);
+	/* the file itself was never changed: rewritten, the index says so */
+	fd = open(ipath, O_WRONLY | O_TRUNC);
+	CU_ASSERT(fd >= 0);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(walk_count(r, &all), n);
+	CU_ASSERT_EQUAL(serial_of(all, n, s[1].id, NULL), 1001);
+	kw_reg_sessions_free(all, n);
+}
+
 /*
  * The index (a cache of the session files): what a walk returns is what
  * the files say, whether the index is fresh, missing, garbage, or names a
@@ -366,6 +459,7 @@ test_registry_index(void)
 		CU_ASSERT_EQUAL(serial_of(all, N, s[i].id, NULL),
 		    (int32_t)(1000 + i));
 	kw_reg_sessions_free(all, N);
+	index_appends(r, s, N);
 	/* the journal applies to sessions from the index too */
 	memset(&m, 0, sizeof(m));
 	memcpy(m.session, s[3].id, sizeof(m.session));

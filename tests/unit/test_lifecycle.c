@@ -67,7 +67,7 @@ make_key(struct kw_delivery *d, const char *name, uint64_t ttl,
 	ring = add_key("keyring", rname, NULL, 0, KEY_SPEC_SESSION_KEYRING);
 	CU_ASSERT_FATAL(ring > 0);
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(ring, name, "old", 3, ttl,
-	    &d->serial, &e), 0);
+	    getegid(), &d->serial, &e), 0);
 }
 
 /* The timeout column of a key in /proc/keys ("perm", "59s", ...). */

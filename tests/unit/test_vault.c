@@ -812,12 +812,15 @@ test_many(void)
 	}
 	/*
 	 * A record that fails authentication does not spoil the handle's
-	 * decryption of the next ones: the file's last byte (the end of
-	 * some record's ciphertext) flipped in place, every secret read,
-	 * exactly one refused; flipped back, every one reads again.
+	 * decryption of the next ones: the file's last byte (the end of the
+	 * last record's ciphertext: s0998's, records lie in name order)
+	 * flipped in place; a handle reads s0998 first, refused, then every
+	 * other secret, which all read. Flipped back, every one reads again.
+	 * A handle may keep ciphertext it read ahead (the file it reads never
+	 * changes: writers replace it), so each state gets a fresh handle.
 	 */
 	{
-		int fd = open(vpath, O_RDWR), bad = 0;
+		int fd = open(vpath, O_RDWR), bad = 0, k;
 		off_t end = lseek(fd, 0, SEEK_END);
 		unsigned char c;
 
@@ -825,18 +828,27 @@ test_many(void)
 		CU_ASSERT_FATAL(pread(fd, &c, 1, end - 1) == 1);
 		c ^= 0x01;
 		CU_ASSERT_FATAL(pwrite(fd, &c, 1, end - 1) == 1);
-		for (i = 0; i < 1000; i += 2) {
+		kw_vault_close(v);
+		v = NULL;
+		CU_ASSERT_EQUAL_FATAL(kw_vault_open(vpath, key, &v, &e), 0);
+		for (k = 0; k < 1000; k += 2) {
+			i = k == 0 ? 998 : k - 2;	/* s0998 first */
 			snprintf(name, sizeof(name), "s%04d", i);
-			if (kw_vault_get(v, name, 0, &s, &e) == KW_ECORRUPT)
+			if (kw_vault_get(v, name, 0, &s, &e) == KW_ECORRUPT) {
+				CU_ASSERT_EQUAL(i, 998);
 				bad++;
-			else
+			} else {
 				kw_secret_free(s);
+			}
 			s = NULL;
 		}
 		CU_ASSERT_EQUAL(bad, 1);
 		c ^= 0x01;
 		CU_ASSERT_FATAL(pwrite(fd, &c, 1, end - 1) == 1);
 		close(fd);
+		kw_vault_close(v);
+		v = NULL;
+		CU_ASSERT_EQUAL_FATAL(kw_vault_open(vpath, key, &v, &e), 0);
 		for (i = 0; i < 1000; i += 2) {
 			snprintf(name, sizeof(name), "s%04d", i);
 			snprintf(val, sizeof(val), "v%d", i);
