@@ -1597,6 +1597,20 @@ bad:
 }
 
 /*
+ * The line that starts an index entry (the file name, its inode, the
+ * length of the text that follows) into buf: its length, or -1 when it
+ * does not fit in size bytes.
+ */
+static int
+ix_head(char *buf, size_t size, const char *name, uint64_t ino, size_t len)
+{
+	int w = snprintf(buf, size, "f %s %llu %zu\n", name,
+	    (unsigned long long)ino, len);
+
+	return w < 0 || (size_t)w >= size ? -1 : w;
+}
+
+/*
  * Write the index of the n session files l (sorted by name, each with its
  * text). A cache: when it cannot be written, none is left and the next
  * walk reads the files.
@@ -1615,8 +1629,7 @@ ix_write(struct kw_registry *r, const struct ix_ent *l, size_t n)
 		goto fail;
 	len = (size_t)snprintf(p, cap, "keyward-index 1\n");
 	for (i = 0; i < n; i++) {
-		w = snprintf(p + len, cap - len, "f %s %llu %zu\n", l[i].name,
-		    (unsigned long long)l[i].ino, l[i].len);
+		w = ix_head(p + len, cap - len, l[i].name, l[i].ino, l[i].len);
 		if (w < 0 || (size_t)w + l[i].len >= cap - len)
 			goto fail;
 		len += (size_t)w;
@@ -1654,10 +1667,8 @@ ix_append(struct kw_registry *r, const char *name, uint64_t ino,
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;			/* none: the next walk makes one */
-	hl = snprintf(head, sizeof(head), "f %s %llu %zu\n", name,
-	    (unsigned long long)ino, len);
+	hl = ix_head(head, sizeof(head), name, ino, len);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hl < 0 ||
-	    (size_t)hl >= sizeof(head) ||
 	    (uint64_t)st.st_size + (size_t)hl + len > INDEX_APPEND_MAX) {
 		close(fd);
 		return;
