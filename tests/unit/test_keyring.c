@@ -321,6 +321,31 @@ walk_count(struct kw_registry *r, struct kw_reg_session **out)
 	return n;
 }
 
+/*
+ * Write session s of user (new id, this process with its start time) with
+ * one key, "api" version 1, serial.
+ */
+static void
+put_session(struct kw_registry *r, struct kw_reg_session *s,
+    const char *user, uint64_t start, int32_t serial)
+{
+	struct kw_delivery d;
+	struct kw_error e;
+
+	memset(s, 0, sizeof(*s));
+	CU_ASSERT_EQUAL(kw_session_id_new(s->id, &e), 0);
+	s->pid = getpid();
+	s->start = start;
+	snprintf(s->user, sizeof(s->user), "%s", user);
+	memset(&d, 0, sizeof(d));
+	strcpy(d.secret, "api");
+	d.version = 1;
+	d.serial = serial;
+	d.until = 4000000000;
+	CU_ASSERT_EQUAL(kw_reg_session_add_key(s, &d, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, s, &e), 0);
+}
+
 /* The path of session s's file in run_dir. */
 static void
 session_file(const struct kw_reg_session *s, char *path, size_t size)
@@ -344,7 +369,6 @@ index_appends(struct kw_registry *r, struct kw_reg_session *s, size_t n)
 {
 	enum { M = 3 };
 	struct kw_reg_session add[M], *all;
-	struct kw_delivery d;
 	struct kw_error e;
 	char path[PATH_MAX + 64], ipath[PATH_MAX + 16], text[4096], *p;
 	struct stat before, after, st;
@@ -354,20 +378,9 @@ index_appends(struct kw_registry *r, struct kw_reg_session *s, size_t n)
 
 	snprintf(ipath, sizeof(ipath), "%s/index", run_dir);
 	CU_ASSERT_EQUAL_FATAL(stat(ipath, &before), 0);
-	for (i = 0; i < M; i++) {
-		memset(&add[i], 0, sizeof(add[i]));
-		CU_ASSERT_EQUAL(kw_session_id_new(add[i].id, &e), 0);
-		add[i].pid = s[0].pid;
-		add[i].start = s[0].start;
-		strcpy(add[i].user, "appended");
-		memset(&d, 0, sizeof(d));
-		strcpy(d.secret, "api");
-		d.version = 1;
-		d.serial = (int32_t)(5000 + i);
-		d.until = 4000000000;
-		CU_ASSERT_EQUAL(kw_reg_session_add_key(&add[i], &d, &e), 0);
-		CU_ASSERT_EQUAL(kw_registry_session_put(r, &add[i], &e), 0);
-	}
+	for (i = 0; i < M; i++)
+		put_session(r, &add[i], "appended", s[0].start,
+		    (int32_t)(5000 + i));
 	CU_ASSERT_EQUAL_FATAL(stat(ipath, &after), 0);
 	CU_ASSERT(after.st_size > before.st_size);
 	for (i = 0; i < M; i++) {
@@ -424,30 +437,20 @@ test_registry_index(void)
 	struct kw_registry *r;
 	struct kw_reg_session s[N], *all;
 	struct kw_reg_mark m;
-	struct kw_delivery d;
 	struct kw_error e;
-	char path[PATH_MAX + 64], tmp[PATH_MAX + 80], buf[64];
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 80], buf[64], user[16];
 	struct stat st;
+	uint64_t start;
 	uint32_t version = 0;
 	size_t i, n;
 	FILE *f;
 
 	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
 	snprintf(path, sizeof(path), "%s/index", run_dir);
+	CU_ASSERT_EQUAL_FATAL(kw_proc_start_time(getpid(), &start, &e), 0);
 	for (i = 0; i < N; i++) {
-		memset(&s[i], 0, sizeof(s[i]));
-		CU_ASSERT_EQUAL(kw_session_id_new(s[i].id, &e), 0);
-		s[i].pid = getpid();
-		CU_ASSERT_EQUAL(kw_proc_start_time(s[i].pid, &s[i].start, &e),
-		    0);
-		snprintf(s[i].user, sizeof(s[i].user), "u%zu", i);
-		memset(&d, 0, sizeof(d));
-		strcpy(d.secret, "api");
-		d.version = 1;
-		d.serial = (int32_t)(1000 + i);
-		d.until = 4000000000;
-		CU_ASSERT_EQUAL(kw_reg_session_add_key(&s[i], &d, &e), 0);
-		CU_ASSERT_EQUAL(kw_registry_session_put(r, &s[i], &e), 0);
+		snprintf(user, sizeof(user), "u%zu", i);
+		put_session(r, &s[i], user, start, (int32_t)(1000 + i));
 	}
 	/* the first walk reads the files and leaves the index */
 	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
