@@ -17,6 +17,12 @@
  * then finds any refusal: per record, no acknowledgement to make and read,
  * no poll() and no MSG_PEEK read as in libaudit, and no system call of its
  * own.
+ *
+ * The audit status (and, for readiness, the rule list) is asked for by our
+ * own framing too (audit_impl.h): the kernel starts a thread for each
+ * answer, so a request goes out as early as its meaning allows (the status
+ * after records in the very sendto() of the last of them) and its answer
+ * is taken when it is needed, the caller's work done in between.
  */
 #include "config.h"
 
@@ -40,11 +46,15 @@ struct kw_audit {
 	int fd;			/* libaudit netlink socket, -1 = none */
 	int open_errno;		/* why audit_open() failed */
 	enum kw_audit_mode mode;
-	bool in_batch;		/* between batch_begin and batch_end */
+	bool in_batch;		/* between batch_begin and batch_send/end */
+	bool batch_sent;	/* between batch_send and batch_end */
 	bool batch_checked;	/* the status before the batch was read */
 	struct kw_audit_status batch_before;
 	bool have_ready;	/* ready_status unused yet */
 	struct kw_audit_status ready_status;	/* from kw_audit_ready() */
+	bool ready_asked;	/* kw_audit_ready_ask() sent ready_q */
+	struct kw_audit_ask ready_q;	/* status and rule list, readiness */
+	struct kw_audit_ask after_q;	/* status around records */
 	bool tty_known;		/* tty looked up */
 	char tty[64];		/* terminal on fd 0-2 without "/dev/"; "" */
 	bool exe_known;		/* exe looked up */
@@ -53,7 +63,8 @@ struct kw_audit {
 	size_t out_len;
 	unsigned n_out;		/* records in out */
 	bool sent_one;		/* this batch's first record went alone */
-	uint32_t seq;		/* our records' nlmsg_seq, last used */
+	uint32_t seq;		/* our records' and requests' nlmsg_seq, last
+				 * used */
 };
 
 /*
@@ -135,7 +146,7 @@ kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
 	return 0;
 }
 
-static int flush(struct kw_audit *a, struct kw_error *e);
+static int flush(struct kw_audit *a, unsigned ask, struct kw_error *e);
 
 /* Close and free. */
 void
@@ -147,11 +158,42 @@ kw_audit_close(struct kw_audit *a)
 		return;
 	/* a batch left open on a failure path: its records still go out */
 	if (a->n_out > 0)
-		(void)flush(a, &ie);
+		(void)flush(a, 0, &ie);
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a->out);
 	free(a);
+}
+
+/* Wait for the answers to every request outstanding on a's connection. */
+static void
+settle(struct kw_audit *a)
+{
+	struct kw_audit_ask *const qs[] = { &a->ready_q, &a->after_q };
+
+	if (kw_audit_ask_pending(&a->ready_q) ||
+	    kw_audit_ask_pending(&a->after_q))
+		kw_audit_ask_wait(a->fd, qs, 2);
+}
+
+/* The error for a call between kw_audit_batch_send() and _end(). */
+static int
+batch_pending(struct kw_error *e, const char *what)
+{
+	return kw_fail(e, KW_EINTERNAL, "%s: an audit batch was sent and "
+	    "not ended", what);
+}
+
+/* Ask now what kw_audit_ready() checks. */
+void
+kw_audit_ready_ask(struct kw_audit *a)
+{
+	if (a == NULL || a->fd < 0 || a->ready_asked || a->batch_sent)
+		return;
+	/* a failed send is kept in ready_q and reported by kw_audit_ready() */
+	(void)kw_audit_ask_send(a->fd, &a->ready_q,
+	    KW_ASK_STATUS | KW_ASK_RULES, &a->seq);
+	a->ready_asked = true;
 }
 
 /* audit=required readiness. */
@@ -165,7 +207,12 @@ kw_audit_ready(struct kw_audit *a, struct kw_error *e)
 	if (a == NULL || a->fd < 0)
 		return kw_fail_errno(e, KW_EAUDIT, a != NULL ? a->open_errno :
 		    EBADF, "audit unavailable: no kernel audit connection");
-	if ((rc = kw_audit_get_status(a->fd, &st, &err, e)) != 0)
+	if (a->batch_sent)
+		return batch_pending(e, "audit readiness");
+	kw_audit_ready_ask(a);
+	settle(a);
+	a->ready_asked = false;
+	if ((rc = kw_audit_ask_status(&a->ready_q, &st, &err, e)) != 0)
 		return kw_error_prefix(e, "audit unavailable");
 	if (st.enabled == 0)
 		return kw_fail(e, KW_EAUDIT, "audit unavailable: the kernel "
@@ -173,7 +220,7 @@ kw_audit_ready(struct kw_audit *a, struct kw_error *e)
 	if (st.pid == 0)
 		return kw_fail(e, KW_EAUDIT, "audit unavailable: no audit "
 		    "daemon is running (start auditd)");
-	if ((rc = kw_audit_read_rule_loaded(a->fd, &loaded, &err, e)) != 0)
+	if ((rc = kw_audit_ask_rules(&a->ready_q, &loaded, &err, e)) != 0)
 		return kw_error_prefix(e, "audit unavailable");
 	if (!loaded)
 		return kw_fail(e, KW_EAUDIT, "audit unavailable: keyward's "
@@ -487,11 +534,12 @@ queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
 	char *text;
 	int rc;
 
-	if (a->out == NULL && (a->out = malloc(OUT_SIZE)) == NULL)
+	if (a->out == NULL && (a->out = malloc(OUT_SIZE + KW_ASK_FRAME_MAX)) ==
+	    NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
 	/* (kw_audit_emit() sends every OUT_RECORDS-th record itself) */
 	if (a->out_len + NLMSG_SPACE(size) > OUT_SIZE &&
-	    (rc = flush(a, e)) != 0)
+	    (rc = flush(a, 0, e)) != 0)
 		return rc;
 	h = (struct nlmsghdr *)(void *)(a->out + a->out_len);
 	text = NLMSG_DATA(h);
@@ -531,7 +579,8 @@ queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
  * waiting, means every record was taken: no acknowledgement per record to
  * make, queue and read. (A refusal the socket had no room for fails the
  * read with ENOBUFS: a failure too. 64 refusals fit its buffer.) Messages
- * not from the kernel or not about these records are skipped. Returns 0
+ * not from the kernel are skipped; answers to a status request sent with
+ * the records (or before) are handed to it, the rest skipped. Returns 0
  * when no record was refused; else the errno of the first refusal, or of
  * the failed read.
  */
@@ -567,10 +616,17 @@ read_refusals(struct kw_audit *a, uint32_t first, unsigned n)
 			const struct nlmsgerr *ne = NLMSG_DATA(h);
 
 			if (from[i].nl_pid != 0 || mm[i].msg_len <
-			    NLMSG_LENGTH(sizeof(int)) ||
-			    h->nlmsg_type != NLMSG_ERROR ||
-			    h->nlmsg_seq - first >= n)
-				continue;	/* not about these */
+			    NLMSG_LENGTH(sizeof(int)))
+				continue;	/* not from the kernel */
+			if (h->nlmsg_type != NLMSG_ERROR ||
+			    h->nlmsg_seq - first >= n) {
+				/* not about these: maybe an answer */
+				if (!kw_audit_ask_feed(&a->after_q, h,
+				    mm[i].msg_len))
+					(void)kw_audit_ask_feed(&a->ready_q, h,
+					    mm[i].msg_len);
+				continue;
+			}
 			if (ne->error != 0 && refused == 0)
 				refused = -ne->error;
 		}
@@ -579,25 +635,44 @@ read_refusals(struct kw_audit *a, uint32_t first, unsigned n)
 	}
 }
 
-/* Send the framed records and read any refusals. */
+/*
+ * Send the framed records, with the requests ask (KW_ASK_STATUS, or 0)
+ * after them in the same sendto() (answered into after_q: the kernel reads
+ * the status once it has taken the records), and read any refusals.
+ */
 static int
-flush(struct kw_audit *a, struct kw_error *e)
+flush(struct kw_audit *a, unsigned ask, struct kw_error *e)
 {
 	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
 	unsigned n = a->n_out;
 	uint32_t first = a->seq - n + 1;
+	size_t len;
 	ssize_t r;
 	int err;
 
-	if (n == 0)
+	if (n == 0 && ask == 0)
 		return 0;
+	/* a rule list's answers are longer than read_refusals() reads */
+	if (kw_audit_ask_pending(&a->ready_q))
+		settle(a);
+	if (a->out == NULL && (a->out = malloc(OUT_SIZE + KW_ASK_FRAME_MAX)) ==
+	    NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	len = a->out_len;
+	if (ask != 0)
+		len += kw_audit_ask_frame(&a->after_q, ask, &a->seq,
+		    a->out + len);
 	do
-		r = sendto(a->fd, a->out, a->out_len, 0,
+		r = sendto(a->fd, a->out, len, 0,
 		    (const struct sockaddr *)&to, sizeof(to));
 	while (r < 0 && errno == EINTR);
-	err = r < 0 ? errno : (size_t)r != a->out_len ? EIO : 0;
+	err = r < 0 ? errno : (size_t)r != len ? EIO : 0;
 	a->n_out = 0;
 	a->out_len = 0;
+	if (err != 0 && ask != 0)
+		kw_audit_ask_fail(&a->after_q, err);
+	if (n == 0)
+		return 0;	/* the request alone: its answer reports */
 	if (err == 0)
 		err = read_refusals(a, first, n);
 	if (err == 0)
@@ -628,11 +703,14 @@ state_failed(struct kw_error *e, const char *fmt, ...)
  * agent's keyward get) the status cannot be read: fatal only in required
  * mode; then *checked stays false and nothing is compared after.
  *
- * In best-effort mode the status is not read before: status_after() still
- * tells whether audit was on with a daemon, but a record lost to a full
- * backlog goes unnoticed there (no lost counter to compare with). Each
- * status request costs the kernel a thread; best-effort trades that check
- * for speed, required mode does not.
+ * In best-effort mode the status is asked for once, here, and not waited
+ * for: status_after() takes the answer and tells whether audit was on
+ * with a daemon as the records started, but a record lost to a full
+ * backlog goes unnoticed (no lost counter to compare with), and so does a
+ * daemon that stops while they are written. Each status request costs the
+ * kernel a thread, started inside the sendto() that asks, and most when
+ * the kernel is busy with records just sent; best-effort trades those
+ * checks for speed, required mode does not.
  */
 static int
 status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
@@ -644,6 +722,10 @@ status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
 	if (a->mode != KW_AUDIT_REQUIRED) {
 		memset(st, 0, sizeof(*st));	/* st->read: nothing to compare */
 		*checked = true;
+		settle(a);
+		/* a failed send is in after_q: status_after() reports it */
+		(void)kw_audit_ask_send(a->fd, &a->after_q, KW_ASK_STATUS,
+		    &a->seq);
 		return 0;
 	}
 	if (a->have_ready) {
@@ -653,7 +735,10 @@ status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
 		*checked = true;
 		return 0;
 	}
-	rc = kw_audit_get_status(a->fd, st, &err, e);
+	settle(a);
+	(void)kw_audit_ask_send(a->fd, &a->after_q, KW_ASK_STATUS, &a->seq);
+	settle(a);
+	rc = kw_audit_ask_status(&a->after_q, st, &err, e);
 	if (rc == 0) {
 		*checked = true;
 		if (st->enabled == 0)
@@ -668,8 +753,20 @@ status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
 }
 
 /*
- * Read the audit status after records were written and compare it with
- * before: still enabled, a daemon still there, the lost counter unchanged.
+ * The request to send with the last records: the status after them, in
+ * required mode when the status before was read (best-effort asked before,
+ * in status_before()).
+ */
+static unsigned
+after_ask(const struct kw_audit *a, bool checked)
+{
+	return checked && a->mode == KW_AUDIT_REQUIRED ? KW_ASK_STATUS : 0;
+}
+
+/*
+ * Take the audit status asked for with the records (flush()), or before
+ * them in best-effort mode (status_before()), and compare it with before:
+ * still enabled, a daemon still there, the lost counter unchanged.
  */
 static int
 status_after(struct kw_audit *a, const struct kw_audit_status *before,
@@ -678,8 +775,9 @@ status_after(struct kw_audit *a, const struct kw_audit_status *before,
 	struct kw_audit_status after;
 	int rc, err;
 
-	if ((rc = kw_audit_get_status(a->fd, &after, &err, e)) != 0) {
-		if (a->mode == KW_AUDIT_REQUIRED)
+	settle(a);
+	if ((rc = kw_audit_ask_status(&a->after_q, &after, &err, e)) != 0) {
+		if (rc == KW_EINTERNAL || a->mode == KW_AUDIT_REQUIRED)
 			return kw_error_prefix(e, "audit record not confirmed");
 		/* best-effort without CAP_AUDIT_CONTROL (an agent's keyward
 		 * get) or without audit: nothing to confirm with */
@@ -689,9 +787,12 @@ status_after(struct kw_audit *a, const struct kw_audit_status *before,
 		}
 		return write_failed(a, err, e, "audit record not confirmed");
 	}
-	if (after.enabled == 0 || after.pid == 0)
-		return state_failed(e, "audit record not kept: audit was "
-		    "disabled or its daemon stopped");
+	if (after.enabled == 0)
+		return state_failed(e, "audit record not kept: the kernel "
+		    "audit subsystem is disabled");
+	if (after.pid == 0)
+		return state_failed(e, "audit record not kept: no audit daemon "
+		    "is running");
 	if (before->read && after.lost != before->lost)
 		return state_failed(e, "audit record may be lost: the "
 		    "kernel's lost counter went from %u to %u", before->lost,
@@ -731,6 +832,8 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 		return write_failed(a, a->open_errno, e,
 		    "audit record not written: no kernel audit connection");
 	}
+	if (a->batch_sent)
+		return batch_pending(e, "audit record not written");
 	type = r->op == KW_OP_GATE ? AUDIT_USER_ACCT : AUDIT_CRYPTO_KEY_USER;
 	if (!a->in_batch && (rc = status_before(a, &before, &checked, e)) != 0)
 		return rc;
@@ -743,7 +846,8 @@ kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
 	if (a->in_batch && a->sent_one && a->n_out < OUT_RECORDS)
 		return 0;
 	a->sent_one = true;
-	if ((rc = flush(a, e)) != 0 || !checked)
+	/* outside a batch the status after goes with the record */
+	if ((rc = flush(a, after_ask(a, checked), e)) != 0 || !checked)
 		return rc;
 	return status_after(a, &before, e);
 }
@@ -756,6 +860,8 @@ kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e)
 
 	if (a == NULL || a->fd < 0 || a->in_batch)
 		return 0;	/* kw_audit_emit() reports the missing fd */
+	if (a->batch_sent)
+		return batch_pending(e, "audit batch not begun");
 	rc = status_before(a, &a->batch_before, &a->batch_checked, e);
 	if (rc == 0) {
 		a->in_batch = true;
@@ -765,19 +871,37 @@ kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e)
 }
 
 /*
- * End a batch: send the records still queued, then one status check after
- * all of them.
+ * Send the records a batch still has queued, and with them the request
+ * for the status after all of them; kw_audit_batch_end() takes the answer.
+ */
+int
+kw_audit_batch_send(struct kw_audit *a, struct kw_error *e)
+{
+	if (a == NULL || !a->in_batch)
+		return 0;
+	a->in_batch = false;
+	a->batch_sent = true;
+	return flush(a, after_ask(a, a->batch_checked), e);
+}
+
+/*
+ * End a batch: send what it still has queued (unless kw_audit_batch_send()
+ * did), then compare the status after all of its records with before.
  */
 int
 kw_audit_batch_end(struct kw_audit *a, struct kw_error *e)
 {
 	int rc;
 
-	if (a == NULL || !a->in_batch)
+	if (a == NULL)
 		return 0;
-	a->in_batch = false;
-	if ((rc = flush(a, e)) != 0)
+	if (a->in_batch && (rc = kw_audit_batch_send(a, e)) != 0) {
+		a->batch_sent = false;
 		return rc;
+	}
+	if (!a->batch_sent)
+		return 0;
+	a->batch_sent = false;
 	if (!a->batch_checked)
 		return 0;
 	return status_after(a, &a->batch_before, e);

@@ -69,15 +69,24 @@ void kw_audit_close(struct kw_audit *a);
  * audit=required readiness: audit enabled, an auditd registered, and
  * keyward's keyctl-read rule loaded (read from the kernel's rule list).
  * Returns KW_EAUDIT saying what is missing.
+ *
+ * kw_audit_ready_ask() sends the two requests without waiting for the
+ * answers (the kernel starts a thread for each): an operation asks first,
+ * does its work that hands nothing out (keys, vault, policy), and then
+ * calls kw_audit_ready(), which takes the answers (asking itself when
+ * nothing was asked). A failure to ask is reported by kw_audit_ready().
  */
+void kw_audit_ready_ask(struct kw_audit *a);
 int kw_audit_ready(struct kw_audit *a, struct kw_error *e);
 
 /*
  * Write one record (AUDIT_USER_ACCT for KW_OP_GATE, AUDIT_CRYPTO_KEY_USER
  * otherwise) and check the kernel kept it: the audit status is read before
  * and after (enabled, daemon pid, lost counter), because the kernel's
- * acknowledgement of a record is no proof. Without CAP_AUDIT_CONTROL the
- * status cannot be read; that is an error in required mode only.
+ * acknowledgement of a record is no proof; in best-effort mode it is read
+ * once (enabled, daemon pid), asked for before the record and taken after.
+ * Without CAP_AUDIT_CONTROL the status cannot be read; that is an error in
+ * required mode only.
  *
  * Returns 0, or KW_EAUDIT when the record could not be written or
  * confirmed (in best-effort mode the caller logs and goes on), or another
@@ -98,8 +107,16 @@ int kw_audit_emit(struct kw_audit *a, const struct kw_audit_rec *r,
  * to 64 together, the last by batch_end; a refusal is reported by the
  * kw_audit_emit() or kw_audit_batch_end() that sent it. kw_audit_close()
  * sends what a batch left unsent (without a report).
+ *
+ * kw_audit_batch_send() is batch_end's first half: it sends the last
+ * records, with the request for the status after them, and reports their
+ * refusal; the caller may then do work of its own (that must be undone if
+ * batch_end fails) before kw_audit_batch_end() takes the status and
+ * compares. In between, no other call on a but kw_audit_close() is
+ * allowed (each fails with KW_EINTERNAL).
  */
 int kw_audit_batch_begin(struct kw_audit *a, struct kw_error *e);
+int kw_audit_batch_send(struct kw_audit *a, struct kw_error *e);
 int kw_audit_batch_end(struct kw_audit *a, struct kw_error *e);
 
 /*

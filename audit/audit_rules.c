@@ -1,7 +1,8 @@
 /*
- * audit_rules.c - ask the kernel, over libaudit's netlink fd, for its audit
- * status and its rule list, and decide whether keyward's keyctl-read rule
- * is loaded. No shelling out to auditctl.
+ * audit_rules.c - ask the kernel, over the audit netlink fd, for its audit
+ * status and its rule list, take the answers as they come (audit_impl.h),
+ * and decide whether keyward's keyctl-read rule is loaded. No shelling out
+ * to auditctl.
  */
 #include "config.h"
 
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "audit_impl.h"
@@ -27,50 +29,6 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/*
- * Wait for the next netlink reply with sequence number seq into rep.
- * Returns 0, or a negative errno (-ETIMEDOUT when the kernel said
- * nothing in time, the kernel's error from an NLMSG_ERROR reply).
- * Acks (NLMSG_ERROR with error 0) are skipped.
- */
-static int
-next_reply(int fd, int seq, struct audit_reply *rep)
-{
-	long long deadline = now_ms() + KW_AUDIT_REPLY_MS, left;
-	struct pollfd pfd;
-	int r;
-
-	for (;;) {
-		left = deadline - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		pfd.fd = fd;
-		pfd.events = POLLIN;
-		pfd.revents = 0;
-		r = poll(&pfd, 1, (int)left);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -ETIMEDOUT;
-		r = audit_get_reply(fd, rep, GET_REPLY_NONBLOCKING, 0);
-		if (r == -EAGAIN || r == 0)
-			continue;
-		if (r < 0)
-			return r;
-		if (rep->nlh == NULL || (int)rep->nlh->nlmsg_seq != seq)
-			continue;	/* a stale answer to someone else */
-		if (rep->type == NLMSG_ERROR) {
-			if (rep->error == NULL || rep->error->error == 0)
-				continue;	/* the ack */
-			return rep->error->error;
-		}
-		return 0;
-	}
-}
-
 /* Fill e for a failed netlink exchange; returns KW_EAUDIT. */
 static int
 netlink_fail(struct kw_error *e, int errnum, const char *what)
@@ -84,51 +42,6 @@ netlink_fail(struct kw_error *e, int errnum, const char *what)
 		    "refused the connection (a container or user namespace?)",
 		    what);
 	return kw_fail_errno(e, KW_EAUDIT, errnum, "%s", what);
-}
-
-/* Ask for the kernel's audit status. */
-int
-kw_audit_get_status(int fd, struct kw_audit_status *st, int *err,
-    struct kw_error *e)
-{
-	struct audit_reply rep;
-	int seq, r;
-
-	memset(st, 0, sizeof(*st));
-	*err = 0;
-	if (fd < 0) {
-		*err = EBADF;
-		return kw_fail(e, KW_EAUDIT, "no audit connection");
-	}
-	seq = audit_request_status(fd);
-	if (seq <= 0) {
-		*err = seq < 0 ? -seq : EIO;
-		return netlink_fail(e, *err, "audit status request");
-	}
-	for (;;) {
-		memset(&rep, 0, sizeof(rep));
-		if ((r = next_reply(fd, seq, &rep)) != 0) {
-			*err = -r;
-			return netlink_fail(e, *err, "audit status reply");
-		}
-		if (rep.type == AUDIT_GET && rep.status != NULL)
-			break;
-	}
-	st->enabled = rep.status->enabled;
-	st->pid = rep.status->pid;
-	/*
-	 * The kernel notices that its daemon died only when it next fails to
-	 * send to it; until then it reports the dead pid, and the records in
-	 * between go to the kernel log only. A pid with no process behind it
-	 * is no daemon. (Root sees every pid; EPERM means it exists.)
-	 */
-	if (st->pid != 0 && kill((pid_t)st->pid, 0) == -1 && errno == ESRCH)
-		st->pid = 0;
-	st->lost = rep.status->lost;
-	st->backlog = rep.status->backlog;
-	st->backlog_limit = rep.status->backlog_limit;
-	st->read = true;
-	return 0;
 }
 
 /* True when syscall nr is in the rule's mask. */
@@ -250,83 +163,376 @@ exclude_shadows(const struct audit_rule_data *r, size_t len)
 	return true;
 }
 
-/* Per architecture: keyctl's number, the arch value, what was seen. */
-struct read_rule_arch {
-	int nr;
-	uint32_t arch;
-	bool loaded;
-	bool shadowed;
-};
 
-/*
- * Is keyward's keyctl-read rule loaded, for the native architecture and,
- * on x86_64, for 32-bit programs too (a 32-bit keyctl is another system
- * call number: without its rule such reads leave no record)? Not when an
- * earlier never-rule or an exclude rule would drop the records.
- */
-int
-kw_audit_read_rule_loaded(int fd, bool *loaded, int *err, struct kw_error *e)
+/* Start judging a rule list: keyctl's number and arch, native and 32-bit. */
+static int
+rules_init(struct kw_audit_ask *q)
 {
-	struct read_rule_arch ra[2];
-	struct audit_reply rep;
-	int seq, r, machine, c;
-	size_t n = 1, i;
-	bool excluded = false;
+	int machine = audit_detect_machine();
+
+	memset(q->ra, 0, sizeof(q->ra));
+	q->n_arch = 1;
+	q->excluded = false;
+	q->ra[0].nr = machine < 0 ? -1 : audit_name_to_syscall("keyctl",
+	    machine);
+	q->ra[0].arch = machine < 0 ? 0 : audit_machine_to_elf(machine);
+	if (q->ra[0].nr < 0 || q->ra[0].arch == 0) {
+		q->n_arch = 0;
+		return ENOSYS;
+	}
+	/*
+	 * On x86_64 the 32-bit programs too: their keyctl is another system
+	 * call number, and without its rule their reads leave no record.
+	 */
+	if (machine == MACH_86_64) {
+		q->ra[1].nr = audit_name_to_syscall("keyctl", MACH_X86);
+		q->ra[1].arch = audit_machine_to_elf(MACH_X86);
+		if (q->ra[1].nr >= 0 && q->ra[1].arch != 0)
+			q->n_arch = 2;
+	}
+	return 0;
+}
+
+/* Judge one rule of the list (len bytes of it read). */
+static void
+rules_feed(struct kw_audit_ask *q, const struct audit_rule_data *r,
+    size_t len)
+{
+	size_t i;
+	int c;
+
+	if (len < sizeof(*r)) {
+		q->excluded = true;	/* cut short: it might be one */
+		return;
+	}
+	if (exclude_shadows(r, len))
+		q->excluded = true;
+	for (i = 0; i < q->n_arch; i++) {
+		c = classify_rule(r, len, q->ra[i].nr, q->ra[i].arch);
+		if (c < 0 && !q->ra[i].loaded)
+			q->ra[i].shadowed = true;
+		else if (c > 0 && !q->ra[i].shadowed)
+			q->ra[i].loaded = true;
+	}
+}
+
+/* Write one request header at p. */
+static void
+frame_one(void *p, int type, uint32_t seq)
+{
+	struct nlmsghdr h;
+
+	memset(&h, 0, sizeof(h));
+	h.nlmsg_len = NLMSG_LENGTH(0);
+	h.nlmsg_type = (uint16_t)type;
+	h.nlmsg_flags = NLM_F_REQUEST;
+	h.nlmsg_seq = seq;
+	memcpy(p, &h, sizeof(h));
+}
+
+/* Frame the requests for what. */
+size_t
+kw_audit_ask_frame(struct kw_audit_ask *q, unsigned what, uint32_t *seq,
+    void *buf)
+{
+	char *p = buf;
+	size_t len = 0;
+	int err;
+
+	memset(q, 0, sizeof(*q));
+	if (what & KW_ASK_STATUS) {
+		q->status_seq = ++*seq;
+		frame_one(p + len, AUDIT_GET, q->status_seq);
+		len += NLMSG_HDRLEN;
+	}
+	if (what & KW_ASK_RULES) {
+		q->rules_seq = ++*seq;
+		if ((err = rules_init(q)) != 0) {
+			q->rules_done = true;
+			q->rules_err = err;
+		} else {
+			frame_one(p + len, AUDIT_LIST_RULES, q->rules_seq);
+			len += NLMSG_HDRLEN;
+		}
+	}
+	return len;
+}
+
+/* End every pending request of q with errnum. */
+void
+kw_audit_ask_fail(struct kw_audit_ask *q, int errnum)
+{
+	if (q->status_seq != 0 && !q->status_done) {
+		q->status_done = true;
+		q->status_err = errnum;
+	}
+	if (q->rules_seq != 0 && !q->rules_done) {
+		q->rules_done = true;
+		q->rules_err = errnum;
+	}
+}
+
+/* End the request numbered seq with errnum (a refusal). */
+static void
+ask_fail_one(struct kw_audit_ask *q, uint32_t seq, int errnum)
+{
+	if (seq == q->status_seq && !q->status_done) {
+		q->status_done = true;
+		q->status_err = errnum;
+	} else if (seq == q->rules_seq && !q->rules_done) {
+		q->rules_done = true;
+		q->rules_err = errnum;
+	}
+}
+
+/* Frame the requests and send them alone. */
+int
+kw_audit_ask_send(int fd, struct kw_audit_ask *q, unsigned what,
+    uint32_t *seq)
+{
+	struct sockaddr_nl to = { .nl_family = AF_NETLINK };
+	char buf[KW_ASK_FRAME_MAX];
+	size_t len;
+	ssize_t r;
+	int err = 0;
+
+	len = kw_audit_ask_frame(q, what, seq, buf);
+	if (len == 0)
+		return 0;
+	if (fd < 0)
+		err = EBADF;
+	else {
+		do
+			r = sendto(fd, buf, len, 0,
+			    (const struct sockaddr *)&to, sizeof(to));
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			err = errno;
+		else if ((size_t)r != len)
+			err = EIO;
+	}
+	if (err != 0)
+		kw_audit_ask_fail(q, err);
+	return err;
+}
+
+/* Take h when it answers one of q's requests. */
+bool
+kw_audit_ask_feed(struct kw_audit_ask *q, const struct nlmsghdr *h,
+    size_t len)
+{
+	const void *data = NLMSG_DATA(h);
+	size_t dlen;
+	uint32_t seq;
+
+	if (len < NLMSG_HDRLEN)
+		return false;
+	if (h->nlmsg_len < len)
+		len = h->nlmsg_len;
+	dlen = len >= NLMSG_HDRLEN ? len - NLMSG_HDRLEN : 0;
+	seq = h->nlmsg_seq;
+	if (seq == 0 || (seq != q->status_seq && seq != q->rules_seq))
+		return false;
+	if (h->nlmsg_type == NLMSG_ERROR) {
+		const struct nlmsgerr *ne = data;
+
+		if (dlen < sizeof(int) || ne->error == 0)
+			return true;	/* an ack: no answer */
+		ask_fail_one(q, seq, -ne->error);
+		return true;
+	}
+	if (seq == q->status_seq) {
+		struct audit_status s;
+
+		if (h->nlmsg_type != AUDIT_GET || q->status_done)
+			return true;
+		q->status_done = true;
+		/* older kernels send a shorter struct; these 8 fields first */
+		if (dlen < 8 * sizeof(uint32_t)) {
+			q->status_err = EPROTO;
+			return true;
+		}
+		memset(&s, 0, sizeof(s));
+		memcpy(&s, data, dlen < sizeof(s) ? dlen : sizeof(s));
+		q->status.enabled = s.enabled;
+		q->status.pid = s.pid;
+		q->status.lost = s.lost;
+		q->status.backlog = s.backlog;
+		q->status.backlog_limit = s.backlog_limit;
+		q->status.read = true;
+		return true;
+	}
+	if (q->rules_done)
+		return true;
+	if (h->nlmsg_type == NLMSG_DONE)
+		q->rules_done = true;
+	else if (h->nlmsg_type == AUDIT_LIST_RULES)
+		rules_feed(q, data, dlen);
+	return true;
+}
+
+/* True while a request of q has no answer yet. */
+bool
+kw_audit_ask_pending(const struct kw_audit_ask *q)
+{
+	return (q->status_seq != 0 && !q->status_done) ||
+	    (q->rules_seq != 0 && !q->rules_done);
+}
+
+/* True while a request of one of the n sets q[] has no answer yet. */
+static bool
+any_pending(struct kw_audit_ask *const q[], size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (kw_audit_ask_pending(q[i]))
+			return true;
+	return false;
+}
+
+/* End the pending requests of the n sets q[] with errnum. */
+static void
+fail_all(struct kw_audit_ask *const q[], size_t n, int errnum)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		kw_audit_ask_fail(q[i], errnum);
+}
+
+/* Read fd until every request of the n sets q[] is done. */
+void
+kw_audit_ask_wait(int fd, struct kw_audit_ask *const q[], size_t n)
+{
+	/* a rule is at most this long; a longer one is judged cut short */
+	union {
+		struct nlmsghdr h;
+		char b[MAX_AUDIT_MESSAGE_LENGTH + NLMSG_HDRLEN];
+	} buf;
+	long long deadline = now_ms() + KW_AUDIT_REPLY_MS, left;
+	struct sockaddr_nl from;
+	socklen_t fromlen;
+	struct pollfd pfd;
+	const struct nlmsghdr *h;
+	size_t len, step, i;
+	ssize_t r;
+
+	if (fd < 0)
+		fail_all(q, n, EBADF);
+	while (any_pending(q, n)) {
+		fromlen = sizeof(from);
+		r = recvfrom(fd, buf.b, sizeof(buf.b), MSG_DONTWAIT,
+		    (struct sockaddr *)&from, &fromlen);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if ((left = deadline - now_ms()) <= 0) {
+				fail_all(q, n, ETIMEDOUT);
+				break;
+			}
+			pfd.fd = fd;
+			pfd.events = POLLIN;
+			pfd.revents = 0;
+			if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR) {
+				fail_all(q, n, errno);
+				break;
+			}
+			continue;
+		}
+		if (r < 0) {
+			fail_all(q, n, errno);
+			break;
+		}
+		if (fromlen < sizeof(from) || from.nl_pid != 0)
+			continue;	/* not from the kernel */
+		/* each message of the datagram; the last may be cut short */
+		for (len = (size_t)r, h = &buf.h; len >= NLMSG_HDRLEN;
+		    len -= step, h = (const void *)((const char *)h + step)) {
+			for (i = 0; i < n && !kw_audit_ask_feed(q[i], h, len);
+			    i++)
+				;
+			step = NLMSG_ALIGN(h->nlmsg_len);
+			if (h->nlmsg_len < NLMSG_HDRLEN || step >= len)
+				break;
+		}
+	}
+}
+
+/* The status asked for, once done. */
+int
+kw_audit_ask_status(const struct kw_audit_ask *q, struct kw_audit_status *st,
+    int *err, struct kw_error *e)
+{
+	memset(st, 0, sizeof(*st));
+	*err = 0;
+	if (q->status_seq == 0 || !q->status_done) {
+		*err = EINVAL;
+		return kw_fail(e, KW_EINTERNAL, "audit status not asked");
+	}
+	if (q->status_err != 0) {
+		*err = q->status_err;
+		return netlink_fail(e, *err, "audit status");
+	}
+	*st = q->status;
+	/*
+	 * The kernel notices that its daemon died only when it next fails to
+	 * send to it; until then it reports the dead pid, and the records in
+	 * between go to the kernel log only. A pid with no process behind it
+	 * is no daemon. (Root sees every pid; EPERM means it exists.)
+	 */
+	if (st->pid != 0 && kill((pid_t)st->pid, 0) == -1 && errno == ESRCH)
+		st->pid = 0;
+	return 0;
+}
+
+/* Whether keyward's read rules were in the list asked for, once done. */
+int
+kw_audit_ask_rules(const struct kw_audit_ask *q, bool *loaded, int *err,
+    struct kw_error *e)
+{
+	size_t i;
 
 	*loaded = false;
 	*err = 0;
-	if (fd < 0) {
-		*err = EBADF;
-		return kw_fail(e, KW_EAUDIT, "no audit connection");
+	if (q->rules_seq == 0 || !q->rules_done) {
+		*err = EINVAL;
+		return kw_fail(e, KW_EINTERNAL, "audit rule list not asked");
 	}
-	memset(ra, 0, sizeof(ra));
-	machine = audit_detect_machine();
-	ra[0].nr = machine < 0 ? -1 : audit_name_to_syscall("keyctl", machine);
-	ra[0].arch = machine < 0 ? 0 : audit_machine_to_elf(machine);
-	if (ra[0].nr < 0 || ra[0].arch == 0) {
+	if (q->n_arch == 0) {
 		*err = ENOSYS;
 		return kw_fail(e, KW_EAUDIT, "audit rules: unknown machine or "
 		    "no keyctl system call");
 	}
-	if (machine == MACH_86_64) {
-		ra[1].nr = audit_name_to_syscall("keyctl", MACH_X86);
-		ra[1].arch = audit_machine_to_elf(MACH_X86);
-		if (ra[1].nr >= 0 && ra[1].arch != 0)
-			n = 2;
+	if (q->rules_err != 0) {
+		*err = q->rules_err;
+		return netlink_fail(e, *err, "audit rule list");
 	}
-	seq = audit_request_rules_list_data(fd);
-	if (seq <= 0) {
-		*err = seq < 0 ? -seq : EIO;
-		return netlink_fail(e, *err, "audit rule list request");
-	}
-	/* read every reply up to NLMSG_DONE so none is left on the fd */
-	for (;;) {
-		memset(&rep, 0, sizeof(rep));
-		if ((r = next_reply(fd, seq, &rep)) != 0) {
-			*err = -r;
-			return netlink_fail(e, *err, "audit rule list reply");
-		}
-		if (rep.type == NLMSG_DONE)
-			break;
-		if (rep.type != AUDIT_LIST_RULES || rep.ruledata == NULL)
-			continue;
-		if (rep.len < (int)NLMSG_HDRLEN)
-			continue;
-		if (exclude_shadows(rep.ruledata,
-		    (size_t)rep.len - NLMSG_HDRLEN))
-			excluded = true;
-		for (i = 0; i < n; i++) {
-			c = classify_rule(rep.ruledata,
-			    (size_t)rep.len - NLMSG_HDRLEN, ra[i].nr,
-			    ra[i].arch);
-			if (c < 0 && !ra[i].loaded)
-				ra[i].shadowed = true;
-			else if (c > 0 && !ra[i].shadowed)
-				ra[i].loaded = true;
-		}
-	}
-	*loaded = !excluded;
-	for (i = 0; i < n; i++)
-		*loaded = *loaded && ra[i].loaded;
+	*loaded = !q->excluded;
+	for (i = 0; i < q->n_arch; i++)
+		*loaded = *loaded && q->ra[i].loaded;
 	return 0;
+}
+
+/* Ask for the status and wait for it. */
+int
+kw_audit_get_status(int fd, struct kw_audit_status *st, int *err,
+    struct kw_error *e)
+{
+	static uint32_t counter;	/* requests of this function, any fd */
+	struct kw_audit_ask q;
+	struct kw_audit_ask *const qs[] = { &q };
+	uint32_t seq;
+
+	if (fd < 0) {
+		memset(st, 0, sizeof(*st));
+		*err = EBADF;
+		return kw_fail(e, KW_EAUDIT, "no audit connection");
+	}
+	/* far from libaudit's numbers (1 up) and from kw_audit's records */
+	seq = 0x4b560000u + (__atomic_fetch_add(&counter, 1,
+	    __ATOMIC_RELAXED) & 0xffffu);
+	if (kw_audit_ask_send(fd, &q, KW_ASK_STATUS, &seq) == 0)
+		kw_audit_ask_wait(fd, qs, 1);
+	return kw_audit_ask_status(&q, st, err, e);
 }

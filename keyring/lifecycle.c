@@ -487,9 +487,12 @@ op_begin(struct op *o, bool require_audit, struct kw_error *e)
 static int
 op_end(struct op *o, int rc, const char *done_what, struct kw_error *e)
 {
-	struct kw_error ie, ae;
-	int brc;
+	struct kw_error ie, ae, se;
+	int brc, src;
 
+	/* the last records go out first; the registry is written meanwhile */
+	kw_error_clear(&se);
+	src = kw_audit_batch_send(o->audit, &se);
 	kw_error_clear(&ie);
 	if (o->reg != NULL && o->n_marks > 0 && kw_registry_mark(o->reg,
 	    o->marks, o->n_marks, &ie) != 0) {
@@ -503,6 +506,10 @@ op_end(struct op *o, int rc, const char *done_what, struct kw_error *e)
 	}
 	kw_error_clear(&ae);
 	brc = kw_audit_batch_end(o->audit, &ae);
+	if (src != 0) {
+		brc = src;
+		ae = se;
+	}
 	if (o->n_records > 0)
 		(void)audit_trouble(o, brc, &ae, "audit records");
 	if (rc == 0 && o->audit_failed &&

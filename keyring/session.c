@@ -112,21 +112,29 @@ emit(struct ctx *c, const struct kw_audit_rec *r, struct kw_error *e)
 	return 0;
 }
 
+/* The steps of a batch of records (kw_audit_batch_begin() and on). */
+enum batch_step {
+	BATCH_BEGIN,
+	BATCH_SEND,
+	BATCH_END,
+};
+
 /*
- * Begin or end (end == true) a batch of records: one audit status check
- * around the batch instead of one around each record. Failures are handled
- * as emit() handles a record's: an error in required mode (or when fatal),
- * a warning in best-effort mode.
+ * Begin, send or end a batch of records: one audit status check around
+ * the batch instead of one around each record. Failures are handled as
+ * emit() handles a record's: an error in required mode (or when fatal), a
+ * warning in best-effort mode.
  */
 static int
-batch(struct ctx *c, bool end, struct kw_error *e)
+batch(struct ctx *c, enum batch_step step, struct kw_error *e)
 {
 	struct kw_error ae;
 	int rc;
 
 	kw_error_clear(&ae);
-	rc = end ? kw_audit_batch_end(c->audit, &ae) :
-	    kw_audit_batch_begin(c->audit, &ae);
+	rc = step == BATCH_BEGIN ? kw_audit_batch_begin(c->audit, &ae) :
+	    step == BATCH_SEND ? kw_audit_batch_send(c->audit, &ae) :
+	    kw_audit_batch_end(c->audit, &ae);
 	if (rc == 0)
 		return 0;
 	if (c->cfg->audit == KW_AUDIT_REQUIRED ||
@@ -587,6 +595,7 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	size_t n_grants = 0, n_made = 0, i;
 	time_t now = p->now != 0 ? p->now : time(NULL);
 	int32_t ring = 0;
+	bool sent = false;	/* batch sent, not ended */
 	int rc;
 
 	memset(out, 0, sizeof(*out));
@@ -603,14 +612,15 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		    p->service != NULL ? p->service : "-", d.rule);
 		goto out;
 	}
-	/* audit first: with audit=required nothing goes out unrecorded */
+	/*
+	 * audit first: with audit=required nothing goes out unrecorded. The
+	 * kernel's answers on readiness are asked for now and taken after
+	 * the vault work, which hands nothing out, instead of waited for.
+	 */
 	if ((rc = ctx_audit(&c, true, e)) != 0)
 		goto out;
-	if (cfg->audit == KW_AUDIT_REQUIRED &&
-	    (rc = kw_audit_ready(c.audit, e)) != 0) {
-		kw_error_prefix(e, "audit = required");
-		goto out;
-	}
+	if (cfg->audit == KW_AUDIT_REQUIRED)
+		kw_audit_ready_ask(c.audit);
 	if ((rc = kw_master_key_load(cfg->master_key, mkey, e)) != 0)
 		goto out;
 	rc = kw_vault_open(cfg->vault, mkey, &v, e);
@@ -619,6 +629,11 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		goto out;
 	if ((rc = kw_policy_resolve(&d, cfg, v, &grants, &n_grants, e)) != 0)
 		goto out;
+	if (cfg->audit == KW_AUDIT_REQUIRED &&
+	    (rc = kw_audit_ready(c.audit, e)) != 0) {
+		kw_error_prefix(e, "audit = required");
+		goto out;
+	}
 
 	if ((rc = kw_registry_open(cfg->run_dir, &reg, e)) != 0)
 		goto out;
@@ -646,7 +661,7 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		goto out;
 	}
 	/* the deliver records are one batch: kept all, or the open fails */
-	if ((rc = batch(&c, false, e)) != 0)
+	if ((rc = batch(&c, BATCH_BEGIN, e)) != 0)
 		goto out;
 	c.egid = getegid();	/* as kw_keyring_new_session() left it */
 	for (i = 0; i < n_grants; i++) {
@@ -663,7 +678,13 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		if ((rc = kw_reg_session_add_key(&s, &m[i].d, e)) != 0)
 			goto out;
 	}
-	if ((rc = batch(&c, true, e)) != 0)
+	/*
+	 * The last records go out with the request for the audit status
+	 * after them; the registry is written while the kernel answers, and
+	 * undone (out:) when the answer says a record may be lost.
+	 */
+	sent = true;
+	if ((rc = batch(&c, BATCH_SEND, e)) != 0)
 		goto out;
 	/* user key files first, then the session that holds them */
 	for (i = 0; i < n_made; i++) {
@@ -694,11 +715,16 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	}
 	if ((rc = kw_registry_session_put(reg, &s, e)) != 0)
 		goto out;
+	sent = false;
+	if ((rc = batch(&c, BATCH_END, e)) != 0)
+		goto out;
 	memcpy(out->id, s.id, sizeof(out->id));
 	out->ring = ring;
 	out->n_keys = s.n_keys;
 	rc = 0;
 out:
+	if (sent)	/* failed in between: the undo records must go out */
+		(void)kw_audit_batch_end(c.audit, NULL);
 	if (rc != 0 && reg != NULL && m != NULL)
 		undo(&c, reg, &u, &s, ring, m, n_made);
 	if (rc != 0 && reg != NULL && s.id[0] != '\0')
@@ -874,12 +900,12 @@ kw_session_close(const struct kw_config *cfg, const char *id,
 		goto out;
 	}
 	/* the revoke records (and the sweep's) are one batch: one audit
-	 * status check after all of them, not one per record */
-	(void)batch(&c, false, NULL);
+	 * status check for all of them, not one per record */
+	(void)batch(&c, BATCH_BEGIN, NULL);
 	end_session(&c, reg, &s, true, &n);
 	if ((rc = kw_registry_session_del(reg, s.id, e)) == 0)
 		sweep_locked(&c, reg);
-	if (batch(&c, true, &ae) != 0 && !c.audit_failed) {
+	if (batch(&c, BATCH_END, &ae) != 0 && !c.audit_failed) {
 		c.audit_failed = true;
 		c.audit_err = ae;
 	}

@@ -30,18 +30,20 @@ chmod 755 "$W"
 # times kills against an unwrapped rotate; audit/records.sh gives a file
 # capability to a copy of $KEYWARD (a script here); hostile/environment.sh
 # closes descriptors and poisons PATH and TMPDIR, which valgrind itself
-# needs; eintr.sh counts system calls under strace; run-exe-swap.sh
-# renames a file over the agent's path after keyward run opened it, and
-# valgrind (3.19) carries out fexecve's execveat(fd, "", AT_EMPTY_PATH) as
-# readlink("/proc/self/fd/N") and execve() of that name, which is gone (or
-# the substitute): the very race the test proves keyward closes. The
-# keyward commands they run are run under valgrind by the other tests.
+# needs; eintr.sh and audit-netlink.sh count system calls under strace;
+# run-exe-swap.sh renames a file over the agent's path after keyward run
+# opened it, and valgrind (3.19) carries out fexecve's execveat(fd, "",
+# AT_EMPTY_PATH) as readlink("/proc/self/fd/N") and execve() of that name,
+# which is gone (or the substitute): the very race the test proves keyward
+# closes. The keyward commands they run are run under valgrind by the
+# other tests.
 # --vgdb=no: no gdbserver FIFOs in /tmp, which the agent's side of keyward
 # run (no longer root) could not remove and would complain about on
 # stderr. Programs in the tests' own directories (/tmp/kw-*) are not
 # traced; a build directory anywhere, /tmp included, is.
 SKIP="tests/cmd/vault-crash.sh tests/audit/records.sh tests/fault/eintr.sh
-tests/hostile/environment.sh tests/hostile/run-exe-swap.sh"
+tests/fault/audit-netlink.sh tests/hostile/environment.sh
+tests/hostile/run-exe-swap.sh"
 TESTS=""
 [ $# -gt 0 ] && ALL="$*" || ALL=$(make -s -C "$B" kw-print-tests)
 for t in $ALL; do
