@@ -22,12 +22,7 @@ S=nlf$$-key
 secret "$S" "netlink-value-$$"
 SVC=kw-nlf-$$
 policy "allow user=root service=$SVC secrets=$S ttl=1h"
-PAMD="$KW_TMP/pam.d"
-mkdir "$PAMD"
-printf 'account required %s config=%s\nsession required %s config=%s\n' \
-    "$MODULE" "$KW_CONF" "$MODULE" "$KW_CONF" >"$PAMD/$SVC"
-printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' \
-    >"$PAMD/other"
+pam_confdir "$SVC"
 MAXK=${KW_NLF_MAX:-30}	# calls tried per system call
 # LeakSanitizer cannot run under ptrace (a sanitizer build): the traced
 # driver's leaks are checked by the other tests

@@ -29,12 +29,7 @@ head -c 3000 /dev/urandom | base64 -w0 | head -c 3000 | kw add "$A" >/dev/null
 head -c 3000 /dev/urandom | base64 -w0 | head -c 3000 | kw add "$B" >/dev/null
 SVC=kw-quota-$$
 policy "allow user=$U service=$SVC secrets=$A,$B ttl=1h"
-PAMD="$KW_TMP/pam.d"
-mkdir "$PAMD"
-printf 'account required %s config=%s\nsession required %s config=%s\n' \
-    "$MODULE" "$KW_CONF" "$MODULE" "$KW_CONF" >"$PAMD/$SVC"
-printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' \
-    >"$PAMD/other"
+pam_confdir "$SVC"
 
 # root_usage FIELD: root's keys (4) or bytes (5) charged now (quota)
 root_usage() {

@@ -18,12 +18,7 @@ KEYWARD="$top_builddir/keyward"
 S=eintr$$-key
 secret "$S" "eintr-value-$$"
 policy "allow user=root service=kw-eintr-$$ secrets=$S ttl=1h"
-PAMD="$KW_TMP/pam.d"
-mkdir "$PAMD"
-printf 'account required %s config=%s\nsession required %s config=%s\n' \
-    "$MODULE" "$KW_CONF" "$MODULE" "$KW_CONF" >"$PAMD/kw-eintr-$$"
-printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' \
-    >"$PAMD/other"
+pam_confdir "kw-eintr-$$"
 MAXK=${KW_EINTR_MAX:-25}	# calls tried per system call
 
 # calls NAME CMD...: how many NAME system calls CMD makes

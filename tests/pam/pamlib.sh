@@ -86,6 +86,21 @@ pam_service() {
 	} >"$f"
 }
 
+# pam_confdir NAME: a private PAM configuration directory for
+# pam_start_confdir() (kw_pamcase), nothing in /etc/pam.d: service NAME
+# with account and session lines for the module from the build tree, and
+# an "other" that denies. Sets PAMD.
+pam_confdir() {
+	PAMD="$KW_TMP/pam.d"
+	mkdir -p "$PAMD"
+	printf 'account required %s config=%s
+session required %s config=%s
+' \
+	    "$MODULE" "$KW_CONF" "$MODULE" "$KW_CONF" >"$PAMD/$1"
+	printf 'auth required pam_deny.so\naccount required pam_deny.so\nsession required pam_deny.so\n' \
+	    >"$PAMD/other"
+}
+
 # sink_start: run the syslog sink; messages land in $SYSLOG.
 sink_start() {
 	SYSLOG="$KW_TMP/syslog"

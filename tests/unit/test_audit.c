@@ -213,6 +213,17 @@ test_fatal(void)
 	kw_audit_close(NULL);
 }
 
+/* A keyward-vault record of secret, version 1, success: a test record. */
+static void
+vault_rec(struct kw_audit_rec *r, const char *secret)
+{
+	memset(r, 0, sizeof(*r));
+	r->op = KW_OP_VAULT;
+	r->secret = secret;
+	r->version = 1;
+	r->success = true;
+}
+
 /*
  * A real record: as root with a running auditd, a required-mode emit
  * succeeds exactly when the status says enabled and a daemon; otherwise
@@ -231,11 +242,7 @@ test_emit_real(void)
 		CU_ASSERT_EQUAL(e.code, KW_EAUDIT);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.op = KW_OP_VAULT;
-	r.secret = "unit-test";
-	r.version = 1;
-	r.success = true;
+	vault_rec(&r, "unit-test");
 	rc = kw_audit_emit(a, &r, &e);
 	CU_ASSERT_EQUAL(kw_audit_get_status(-1, &st, &err, &e), KW_EAUDIT);
 	fd = audit_open();
@@ -478,11 +485,7 @@ test_ask_real(void)
 		    strcmp(getenv("CI"), "true") != 0);
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.op = KW_OP_VAULT;
-	r.secret = "unit-test-ask";
-	r.version = 1;
-	r.success = true;
+	vault_rec(&r, "unit-test-ask");
 	CU_ASSERT_EQUAL_FATAL(kw_audit_open(KW_AUDIT_REQUIRED, &a, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(kw_audit_open(KW_AUDIT_REQUIRED, &b, &e), 0);
 	kw_audit_ready_ask(a);
