@@ -52,7 +52,9 @@ struct kw_audit {
 	struct kw_audit_status batch_before;
 	bool have_ready;	/* ready_status unused yet */
 	struct kw_audit_status ready_status;	/* from kw_audit_ready() */
-	bool ready_asked;	/* kw_audit_ready_ask() sent ready_q */
+	bool ready_asked;	/* ready_q sent, not taken by kw_audit_ready() */
+	bool status_ahead;	/* after_q sent ahead for the next best-effort
+				 * check (kw_audit_ask_ahead()) */
 	struct kw_audit_ask ready_q;	/* status and rule list, readiness */
 	struct kw_audit_ask after_q;	/* status around records */
 	bool tty_known;		/* tty looked up */
@@ -184,16 +186,34 @@ batch_pending(struct kw_error *e, const char *what)
 	    "not ended", what);
 }
 
-/* Ask now what kw_audit_ready() checks. */
-void
-kw_audit_ready_ask(struct kw_audit *a)
+/* Ask for what kw_audit_ready() checks, unless asked. */
+static void
+ask_ready(struct kw_audit *a)
 {
-	if (a == NULL || a->fd < 0 || a->ready_asked || a->batch_sent)
+	if (a->ready_asked)
 		return;
 	/* a failed send is kept in ready_q and reported by kw_audit_ready() */
 	(void)kw_audit_ask_send(a->fd, &a->ready_q,
 	    KW_ASK_STATUS | KW_ASK_RULES, &a->seq);
 	a->ready_asked = true;
+}
+
+/* Ask now for what the next check on a needs. */
+void
+kw_audit_ask_ahead(struct kw_audit *a)
+{
+	if (a == NULL || a->fd < 0 || a->batch_sent)
+		return;
+	if (a->mode == KW_AUDIT_REQUIRED) {
+		ask_ready(a);
+		return;
+	}
+	if (a->status_ahead)
+		return;
+	settle(a);
+	/* a failed send is in after_q: status_after() reports it */
+	(void)kw_audit_ask_send(a->fd, &a->after_q, KW_ASK_STATUS, &a->seq);
+	a->status_ahead = true;
 }
 
 /* audit=required readiness. */
@@ -209,7 +229,7 @@ kw_audit_ready(struct kw_audit *a, struct kw_error *e)
 		    EBADF, "audit unavailable: no kernel audit connection");
 	if (a->batch_sent)
 		return batch_pending(e, "audit readiness");
-	kw_audit_ready_ask(a);
+	ask_ready(a);
 	settle(a);
 	a->ready_asked = false;
 	if ((rc = kw_audit_ask_status(&a->ready_q, &st, &err, e)) != 0)
@@ -703,14 +723,15 @@ state_failed(struct kw_error *e, const char *fmt, ...)
  * agent's keyward get) the status cannot be read: fatal only in required
  * mode; then *checked stays false and nothing is compared after.
  *
- * In best-effort mode the status is asked for once, here, and not waited
- * for: status_after() takes the answer and tells whether audit was on
- * with a daemon as the records started, but a record lost to a full
- * backlog goes unnoticed (no lost counter to compare with), and so does a
- * daemon that stops while they are written. Each status request costs the
- * kernel a thread, started inside the sendto() that asks, and most when
- * the kernel is busy with records just sent; best-effort trades those
- * checks for speed, required mode does not.
+ * In best-effort mode the status is asked for once, here or ahead by
+ * kw_audit_ask_ahead(), and not waited for: status_after() takes the
+ * answer and tells whether audit was on with a daemon as the operation
+ * started, but a record lost to a full backlog goes unnoticed (no lost
+ * counter to compare with), and so does a daemon that stops while the
+ * records are written. Each status request costs the kernel a thread,
+ * started inside the sendto() that asks, and most when the kernel is busy
+ * with records or audited system calls just made; best-effort trades
+ * those checks for speed, required mode does not.
  */
 static int
 status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
@@ -722,10 +743,8 @@ status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
 	if (a->mode != KW_AUDIT_REQUIRED) {
 		memset(st, 0, sizeof(*st));	/* st->read: nothing to compare */
 		*checked = true;
-		settle(a);
-		/* a failed send is in after_q: status_after() reports it */
-		(void)kw_audit_ask_send(a->fd, &a->after_q, KW_ASK_STATUS,
-		    &a->seq);
+		kw_audit_ask_ahead(a);		/* unless asked ahead */
+		a->status_ahead = false;	/* taken by this check */
 		return 0;
 	}
 	if (a->have_ready) {

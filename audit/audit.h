@@ -69,15 +69,21 @@ void kw_audit_close(struct kw_audit *a);
  * audit=required readiness: audit enabled, an auditd registered, and
  * keyward's keyctl-read rule loaded (read from the kernel's rule list).
  * Returns KW_EAUDIT saying what is missing.
- *
- * kw_audit_ready_ask() sends the two requests without waiting for the
- * answers (the kernel starts a thread for each): an operation asks first,
- * does its work that hands nothing out (keys, vault, policy), and then
- * calls kw_audit_ready(), which takes the answers (asking itself when
- * nothing was asked). A failure to ask is reported by kw_audit_ready().
  */
-void kw_audit_ready_ask(struct kw_audit *a);
 int kw_audit_ready(struct kw_audit *a, struct kw_error *e);
+
+/*
+ * Ask the kernel now, without waiting for the answers, for what the next
+ * check on a needs: in required mode the status and rule list that
+ * kw_audit_ready() judges, in best-effort mode the status that the next
+ * record or batch is checked with. The kernel starts a thread for each
+ * answer, at its cheapest while no record or audited system call keeps it
+ * busy: an operation asks first, does its work that hands nothing out
+ * (keys, vault, policy), and the answers are taken when needed (a check
+ * asks itself when nothing was asked). A failure to ask is reported by
+ * the check.
+ */
+void kw_audit_ask_ahead(struct kw_audit *a);
 
 /*
  * Write one record (AUDIT_USER_ACCT for KW_OP_GATE, AUDIT_CRYPTO_KEY_USER

@@ -613,14 +613,14 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 		goto out;
 	}
 	/*
-	 * audit first: with audit=required nothing goes out unrecorded. The
-	 * kernel's answers on readiness are asked for now and taken after
-	 * the vault work, which hands nothing out, instead of waited for.
+	 * audit first: with audit=required nothing goes out unrecorded. What
+	 * the audit checks need (readiness; the status in best-effort mode)
+	 * is asked for now and taken after the vault work, which hands
+	 * nothing out, instead of waited for.
 	 */
 	if ((rc = ctx_audit(&c, true, e)) != 0)
 		goto out;
-	if (cfg->audit == KW_AUDIT_REQUIRED)
-		kw_audit_ready_ask(c.audit);
+	kw_audit_ask_ahead(c.audit);
 	if ((rc = kw_master_key_load(cfg->master_key, mkey, e)) != 0)
 		goto out;
 	rc = kw_vault_open(cfg->vault, mkey, &v, e);

@@ -488,7 +488,7 @@ test_ask_real(void)
 	vault_rec(&r, "unit-test-ask");
 	CU_ASSERT_EQUAL_FATAL(kw_audit_open(KW_AUDIT_REQUIRED, &a, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(kw_audit_open(KW_AUDIT_REQUIRED, &b, &e), 0);
-	kw_audit_ready_ask(a);
+	kw_audit_ask_ahead(a);
 	CU_ASSERT_EQUAL(kw_audit_emit(a, &r, &e), 0);
 	rc_ahead = kw_audit_ready(a, &e);
 	rc_now = kw_audit_ready(b, &e);
