@@ -535,6 +535,19 @@ own_exe(struct kw_audit *a)
 	return a->exe;
 }
 
+/*
+ * The buffer of framed records (OUT_SIZE), with room after them for the
+ * requests flush() sends along, allocated on first use.
+ */
+static int
+out_buffer(struct kw_audit *a, struct kw_error *e)
+{
+	if (a->out == NULL &&
+	    (a->out = malloc(OUT_SIZE + KW_ASK_FRAME_MAX)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	return 0;
+}
+
 /* The keyward part of a record is at most this long (NUL included). */
 #define KW_PART_MAX 2048
 
@@ -554,9 +567,8 @@ queue(struct kw_audit *a, int type, const struct kw_audit_rec *r,
 	char *text;
 	int rc;
 
-	if (a->out == NULL && (a->out = malloc(OUT_SIZE + KW_ASK_FRAME_MAX)) ==
-	    NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
+	if ((rc = out_buffer(a, e)) != 0)
+		return rc;
 	/* (kw_audit_emit() sends every OUT_RECORDS-th record itself) */
 	if (a->out_len + NLMSG_SPACE(size) > OUT_SIZE &&
 	    (rc = flush(a, 0, e)) != 0)
@@ -675,9 +687,8 @@ flush(struct kw_audit *a, unsigned ask, struct kw_error *e)
 	/* a rule list's answers are longer than read_refusals() reads */
 	if (kw_audit_ask_pending(&a->ready_q))
 		settle(a);
-	if (a->out == NULL && (a->out = malloc(OUT_SIZE + KW_ASK_FRAME_MAX)) ==
-	    NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
+	if ((err = out_buffer(a, e)) != 0)
+		return err;
 	len = a->out_len;
 	if (ask != 0)
 		len += kw_audit_ask_frame(&a->after_q, ask, &a->seq,
