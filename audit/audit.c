@@ -27,6 +27,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libaudit.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -34,6 +35,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
@@ -55,6 +58,9 @@ struct kw_audit {
 	bool ready_asked;	/* ready_q sent, not taken by kw_audit_ready() */
 	bool status_ahead;	/* after_q sent ahead for the next best-effort
 				 * check (kw_audit_ask_ahead()) */
+	char *stamp;		/* best-effort: the shared status stamp */
+	bool stamp_fresh;	/* it says a check just found all well: this
+				 * connection asks for no status */
 	struct kw_audit_ask ready_q;	/* status and rule list, readiness */
 	struct kw_audit_ask after_q;	/* status around records */
 	bool tty_known;		/* tty looked up */
@@ -164,7 +170,67 @@ kw_audit_close(struct kw_audit *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a->out);
+	free(a->stamp);
 	free(a);
+}
+
+/*
+ * True when the stamp at path was touched by a best-effort check less than
+ * KW_AUDIT_STAMP_SECS ago: a regular file of root's with one link (no
+ * symlink, no hard link to some other file), its time not in the future.
+ */
+static bool
+stamp_is_fresh(const char *path)
+{
+	struct timespec now;
+	struct stat st;
+
+	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+	    !S_ISREG(st.st_mode) || st.st_uid != 0 || st.st_nlink != 1 ||
+	    clock_gettime(CLOCK_REALTIME, &now) != 0)
+		return false;
+	return st.st_mtim.tv_sec <= now.tv_sec &&
+	    now.tv_sec - st.st_mtim.tv_sec < KW_AUDIT_STAMP_SECS;
+}
+
+/* Share the best-effort status check through the stamp at path. */
+int
+kw_audit_share_status(struct kw_audit *a, const char *path,
+    struct kw_error *e)
+{
+	if (a == NULL || a->mode != KW_AUDIT_BEST_EFFORT || a->fd < 0)
+		return 0;
+	free(a->stamp);
+	if ((a->stamp = strdup(path)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	a->stamp_fresh = stamp_is_fresh(path);
+	return 0;
+}
+
+/*
+ * After a best-effort check: all well touches the stamp (made if missing,
+ * in the directory the caller keeps root's), anything else removes it so
+ * that every later operation checks, and warns, again. Errors are ignored:
+ * without a stamp, operations check for themselves.
+ */
+static void
+stamp_after(struct kw_audit *a, bool well)
+{
+	int fd;
+
+	if (a->stamp == NULL)
+		return;
+	if (!well) {
+		(void)unlink(a->stamp);
+		return;
+	}
+	if (utimensat(AT_FDCWD, a->stamp, NULL, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT)
+		return;
+	fd = open(a->stamp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC | O_NOCTTY, 0600);
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Wait for the answers to every request outstanding on a's connection. */
@@ -208,7 +274,7 @@ kw_audit_ask_ahead(struct kw_audit *a)
 		ask_ready(a);
 		return;
 	}
-	if (a->status_ahead)
+	if (a->status_ahead || a->stamp_fresh)
 		return;
 	settle(a);
 	/* a failed send is in after_q: status_after() reports it */
@@ -742,7 +808,9 @@ state_failed(struct kw_error *e, const char *fmt, ...)
  * records are written. Each status request costs the kernel a thread,
  * started inside the sendto() that asks, and most when the kernel is busy
  * with records or audited system calls just made; best-effort trades
- * those checks for speed, required mode does not.
+ * those checks for speed, required mode does not. With a shared stamp
+ * (kw_audit_share_status()) that a check made less than
+ * KW_AUDIT_STAMP_SECS ago left, a best-effort operation asks for nothing.
  */
 static int
 status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
@@ -753,6 +821,8 @@ status_before(struct kw_audit *a, struct kw_audit_status *st, bool *checked,
 	*checked = false;
 	if (a->mode != KW_AUDIT_REQUIRED) {
 		memset(st, 0, sizeof(*st));	/* st->read: nothing to compare */
+		if (a->stamp_fresh)
+			return 0;		/* checked a moment ago */
 		*checked = true;
 		kw_audit_ask_ahead(a);		/* unless asked ahead */
 		a->status_ahead = false;	/* taken by this check */
@@ -817,6 +887,8 @@ status_after(struct kw_audit *a, const struct kw_audit_status *before,
 		}
 		return write_failed(a, err, e, "audit record not confirmed");
 	}
+	if (a->mode == KW_AUDIT_BEST_EFFORT)
+		stamp_after(a, after.enabled != 0 && after.pid != 0);
 	if (after.enabled == 0)
 		return state_failed(e, "audit record not kept: the kernel "
 		    "audit subsystem is disabled");

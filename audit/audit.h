@@ -66,6 +66,25 @@ int kw_audit_open(enum kw_audit_mode mode, struct kw_audit **out,
 void kw_audit_close(struct kw_audit *a);
 
 /*
+ * Best-effort mode: share the status check between the operations of the
+ * host through a stamp, the file path in a directory only root writes (the
+ * registry's run_dir; name it KW_AUDIT_STAMP there). A connection that
+ * finds the stamp touched less than KW_AUDIT_STAMP_SECS ago asks the
+ * kernel for no status at all: a check a moment ago found audit on with a
+ * daemon. A connection that does check touches the stamp when it finds
+ * all well (making it when missing) and removes it when it finds audit
+ * disabled or no daemon, so that every later operation checks, and warns,
+ * again. Only a regular file of root's with one link and a time not in
+ * the future is believed. Call right after kw_audit_open(); no effect in
+ * required mode, where every operation checks for itself. Returns 0 or
+ * KW_ENOMEM.
+ */
+#define KW_AUDIT_STAMP "audit-ok"
+#define KW_AUDIT_STAMP_SECS 10
+int kw_audit_share_status(struct kw_audit *a, const char *path,
+    struct kw_error *e);
+
+/*
  * audit=required readiness: audit enabled, an auditd registered, and
  * keyward's keyctl-read rule loaded (read from the kernel's rule list).
  * Returns KW_EAUDIT saying what is missing.

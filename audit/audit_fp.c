@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 
 #include "audit.h"
@@ -26,24 +25,14 @@ int
 kw_fp_new(const unsigned char key[KW_AUDIT_KEY_LEN], struct kw_fp **out,
     struct kw_error *e)
 {
-	char digest[] = "SHA256";
-	OSSL_PARAM params[2];
 	struct kw_fp *f;
-	EVP_MAC *mac;
-	int ok;
 
 	*out = NULL;
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return kw_fail(e, KW_ENOMEM, "out of memory");
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	/* the process's one fetched HMAC (kw_crypto.h) */
-	mac = kw_crypto_hmac();
-	ok = mac != NULL && (f->ctx = EVP_MAC_CTX_new(mac)) != NULL &&
-	    EVP_MAC_init(f->ctx, key, KW_AUDIT_KEY_LEN, params) > 0;
-	EVP_MAC_free(mac);
-	if (!ok) {
+	/* a copy of the process's HMAC-SHA256 template (kw_crypto.h) */
+	if ((f->ctx = kw_crypto_hmac_sha256()) == NULL ||
+	    EVP_MAC_init(f->ctx, key, KW_AUDIT_KEY_LEN, NULL) <= 0) {
 		kw_fp_free(f);
 		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 is not available");
 	}

@@ -29,13 +29,22 @@ key_fail(struct kw_error *e, int errnum, const char *what, const char *name)
 	return kw_fail_errno(e, KW_EKEYRING, errnum, "%s: %s", name, what);
 }
 
-/* Build "keyward:<name>". */
+/* Build "keyward:<name>" (no printf: once per delivered key). */
 int
 kw_keyring_desc(const char *name, char *buf, size_t size, struct kw_error *e)
 {
+	const size_t plen = sizeof(KW_KEY_PREFIX) - 1;
+	size_t n;
+
 	if (kw_name_check(name, e) != 0)
 		return kw_error_prefix(e, "key description");
-	return kw_snprintf(buf, size, e, "%s%s", KW_KEY_PREFIX, name);
+	n = strlen(name);
+	if (size <= plen + n)
+		return kw_fail(e, KW_ETOOBIG, "key description of '%s' too long",
+		    name);
+	memcpy(buf, KW_KEY_PREFIX, plen);
+	memcpy(buf + plen, name, n + 1);
+	return 0;
 }
 
 /*

@@ -46,6 +46,31 @@ warnf(const struct ctx *c, const char *fmt, ...)
 	c->p->warn(c->p->warn_arg, buf);
 }
 
+/*
+ * Open the audit connection for cfg into *a; in best-effort mode its status
+ * check is shared through the stamp in the registry directory (root's
+ * only: kw_registry_open() makes and checks it), so that sessions opened
+ * within seconds of each other do not each ask the kernel.
+ */
+static int
+audit_open(const struct kw_config *cfg, struct kw_audit **a,
+    struct kw_error *e)
+{
+	char stamp[PATH_MAX + sizeof(KW_AUDIT_STAMP) + 1];
+	int rc;
+
+	if ((rc = kw_audit_open(cfg->audit, a, e)) != 0)
+		return rc;
+	if (kw_snprintf(stamp, sizeof(stamp), NULL, "%s/%s", cfg->run_dir,
+	    KW_AUDIT_STAMP) != 0)
+		return 0;	/* no stamp: every check is made */
+	if ((rc = kw_audit_share_status(*a, stamp, e)) != 0) {
+		kw_audit_close(*a);
+		*a = NULL;
+	}
+	return rc;
+}
+
 /* Open the audit connection and, when fp is wanted, the audit key. */
 static int
 ctx_audit(struct ctx *c, bool want_key, struct kw_error *e)
@@ -54,7 +79,7 @@ ctx_audit(struct ctx *c, bool want_key, struct kw_error *e)
 	struct kw_error ke;
 	int rc;
 
-	if ((rc = kw_audit_open(c->cfg->audit, &c->audit, e)) != 0)
+	if ((rc = audit_open(c->cfg, &c->audit, e)) != 0)
 		return rc;
 	if (!want_key)
 		return 0;
@@ -457,7 +482,8 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 
 	memset(m, 0, sizeof(*m));
 	memset(&uk, 0, sizeof(uk));
-	snprintf(m->d.secret, sizeof(m->d.secret), "%s", g->name);
+	_Static_assert(sizeof(m->d.secret) == sizeof(g->name), "name sizes");
+	memcpy(m->d.secret, g->name, sizeof(m->d.secret));
 	m->d.scope = g->scope;
 	if (g->scope == KW_SCOPE_USER) {
 		rc = kw_registry_userkey_get(reg, u->uid, g->name, &uk, e);
@@ -871,7 +897,7 @@ kw_session_close(const struct kw_config *cfg, const char *id,
 
 	memset(&s, 0, sizeof(s));
 	kw_error_clear(&ae);
-	if ((rc = kw_audit_open(cfg->audit, &c.audit, &ae)) != 0) {
+	if ((rc = audit_open(cfg, &c.audit, &ae)) != 0) {
 		/* revoking must not wait for audit: go on, report after */
 		c.audit = NULL;
 		c.audit_failed = true;

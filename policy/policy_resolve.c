@@ -2,7 +2,7 @@
  * policy_resolve.c - the granted patterns of a decision resolved against
  * the vault: exact names looked up one by one (a missing one fails
  * closed), globs matched against one listing of the vault, grants merged
- * per secret.
+ * per secret after one sort.
  */
 #include "config.h"
 
@@ -47,41 +47,29 @@ vault_names_load(struct vault_names *vn, struct kw_vault *v,
 	return 0;
 }
 
+/* The grants found, in the order found (merged after: merge()). */
 struct grants {
 	struct kw_grant *g;
 	size_t n, cap;
 	uint64_t max_ttl;	/* cfg->max_ttl, 0 = none */
 };
 
-/* Add (or merge) the grant of secret name by pattern gp. */
+/* Add the grant of secret name by pattern gp. */
 static int
-grant_merge(struct grants *gs, const char *name, uint64_t secret_max,
+grant_add(struct grants *gs, const char *name, uint64_t secret_max,
     const struct kw_grant_pattern *gp, struct kw_error *e)
 {
 	struct kw_grant *g, *grown;
 	uint64_t ttl = gp->ttl;
-	size_t i;
 
 	if (secret_max != 0 && secret_max < ttl)
 		ttl = secret_max;
 	if (gs->max_ttl != 0 && gs->max_ttl < ttl)
 		ttl = gs->max_ttl;
-	for (i = 0; i < gs->n; i++) {
-		g = &gs->g[i];
-		if (strcmp(g->name, name) != 0)
-			continue;
-		if (ttl < g->ttl) {
-			g->ttl = ttl;
-			g->rule = gp->rule;
-		}
-		if (gp->scope != KW_SCOPE_USER)
-			g->scope = KW_SCOPE_SESSION;
-		return 0;
-	}
 	if (gs->n == gs->cap) {
 		gs->cap = gs->cap == 0 ? 8 : gs->cap * 2;
-		grown = reallocarray(gs->g, gs->cap, sizeof(*grown));
-		if (grown == NULL)
+		if ((grown = reallocarray(gs->g, gs->cap,
+		    sizeof(*grown))) == NULL)
 			return kw_fail(e, KW_ENOMEM, "out of memory");
 		gs->g = grown;
 	}
@@ -94,12 +82,63 @@ grant_merge(struct grants *gs, const char *name, uint64_t secret_max,
 	return 0;
 }
 
-/* qsort comparison of grants by name. */
+/* qsort_r comparison of grant indices: by name, then as found. */
 static int
-grant_cmp(const void *a, const void *b)
+idx_cmp(const void *a, const void *b, void *arg)
 {
-	return strcmp(((const struct kw_grant *)a)->name,
-	    ((const struct kw_grant *)b)->name);
+	const struct grants *gs = arg;
+	size_t ia = *(const size_t *)a, ib = *(const size_t *)b;
+	int c;
+
+	if ((c = strcmp(gs->g[ia].name, gs->g[ib].name)) != 0)
+		return c;
+	return ia < ib ? -1 : ia > ib;
+}
+
+/*
+ * Sort the grants by name and merge those of one secret, in the order
+ * found: the smallest TTL (with the rule of the first pattern that gave
+ * it), session scope when any pattern gave it. A sort, not a search per
+ * grant: a glob may grant thousands of secrets.
+ */
+static int
+merge(struct grants *gs, struct kw_error *e)
+{
+	struct kw_grant *sorted, *g;
+	size_t *idx, i, n = 0;
+
+	if (gs->n < 2)
+		return 0;
+	if ((idx = calloc(gs->n, sizeof(*idx))) == NULL)
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	if ((sorted = calloc(gs->n, sizeof(*sorted))) == NULL) {
+		free(idx);
+		return kw_fail(e, KW_ENOMEM, "out of memory");
+	}
+	for (i = 0; i < gs->n; i++)
+		idx[i] = i;
+	qsort_r(idx, gs->n, sizeof(*idx), idx_cmp, gs);
+	for (i = 0; i < gs->n; i++) {
+		const struct kw_grant *in = &gs->g[idx[i]];
+
+		g = n > 0 ? &sorted[n - 1] : NULL;
+		if (g == NULL || strcmp(g->name, in->name) != 0) {
+			sorted[n++] = *in;
+			continue;
+		}
+		if (in->ttl < g->ttl) {
+			g->ttl = in->ttl;
+			g->rule = in->rule;
+		}
+		if (in->scope != KW_SCOPE_USER)
+			g->scope = KW_SCOPE_SESSION;
+	}
+	free(idx);
+	free(gs->g);
+	gs->g = sorted;
+	gs->n = n;
+	gs->cap = n;
+	return 0;
 }
 
 /* Resolve a decision's patterns against the vault. */
@@ -132,7 +171,7 @@ kw_policy_resolve(const struct kw_decision *d, const struct kw_config *cfg,
 				    "vault", gp->rule, gp->pattern);
 				goto out;
 			}
-			if (rc != 0 || (rc = grant_merge(&gs, gp->pattern,
+			if (rc != 0 || (rc = grant_add(&gs, gp->pattern,
 			    info.max_ttl, gp, e)) != 0)
 				goto out;
 			continue;
@@ -141,12 +180,12 @@ kw_policy_resolve(const struct kw_decision *d, const struct kw_config *cfg,
 			goto out;
 		for (j = 0; j < vn.n; j++)
 			if (kw_glob_match(gp->pattern, vn.v[j].name) &&
-			    (rc = grant_merge(&gs, vn.v[j].name,
+			    (rc = grant_add(&gs, vn.v[j].name,
 			    vn.v[j].max_ttl, gp, e)) != 0)
 				goto out;
 	}
-	if (gs.n > 1)
-		qsort(gs.g, gs.n, sizeof(*gs.g), grant_cmp);
+	if ((rc = merge(&gs, e)) != 0)
+		goto out;
 	*out = gs.g;
 	*n_out = gs.n;
 	gs.g = NULL;

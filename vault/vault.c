@@ -27,7 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/params.h>
 
@@ -126,7 +125,6 @@ struct kw_vault {
 	int lock_fd;			/* writers: "<vault>.lock", else -1 */
 	unsigned char enc_key[SUBKEY_LEN];
 	unsigned char mac_key[SUBKEY_LEN];
-	EVP_MAC *mac;
 	EVP_MAC_CTX *mctx;		/* HMAC-SHA256 keyed with mac_key */
 	EVP_CIPHER *cipher;		/* AES-256-GCM */
 	unsigned char gen[GEN_LEN];
@@ -267,9 +265,10 @@ hmac2(EVP_MAC_CTX *ctx, const unsigned char *key, size_t klen,
  *   ENC_KEY = HMAC(PRK, "record-encryption" || 0x01)
  *   MAC_KEY = HMAC(PRK, "index-authentication" || 0x01)
  *
- * (a 32-byte output is the first block T(1) of HKDF-Expand), with the
- * process's one fetched HMAC (kw_crypto.h) instead of an HKDF fetch per
- * subkey: fetches were most of the cost of opening a vault.
+ * (a 32-byte output is the first block T(1) of HKDF-Expand), on a copy
+ * of the process's HMAC-SHA256 context (kw_crypto.h) instead of an HKDF
+ * fetch per subkey and a digest fetch per handle: fetches were most of
+ * the cost of opening a vault.
  */
 static int
 crypto_init(struct kw_vault *v, const unsigned char key[KW_MASTER_KEY_LEN],
@@ -277,18 +276,9 @@ crypto_init(struct kw_vault *v, const unsigned char key[KW_MASTER_KEY_LEN],
 {
 	static const unsigned char one = 0x01;
 	unsigned char prk[SUBKEY_LEN];
-	char digest[] = "SHA256";
-	OSSL_PARAM params[2];
 	int rc = 0;
 
-	if ((v->mac = kw_crypto_hmac()) == NULL)
-		return kw_fail(e, KW_EINTERNAL, "HMAC is not available");
-	if ((v->mctx = EVP_MAC_CTX_new(v->mac)) == NULL)
-		return kw_fail(e, KW_ENOMEM, "out of memory");
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    digest, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (EVP_MAC_CTX_set_params(v->mctx, params) <= 0)
+	if ((v->mctx = kw_crypto_hmac_sha256()) == NULL)
 		return kw_fail(e, KW_EINTERNAL, "HMAC-SHA256 is not available");
 	if (hmac2(v->mctx, (const unsigned char *)kdf_salt,
 	    strlen(kdf_salt), key, KW_MASTER_KEY_LEN, NULL, 0, prk) != 0 ||
@@ -933,7 +923,6 @@ kw_vault_close(struct kw_vault *v)
 	free(v->found);
 	EVP_CIPHER_CTX_free(v->dctx);	/* cleanses the key schedule */
 	EVP_MAC_CTX_free(v->mctx);
-	EVP_MAC_free(v->mac);
 	EVP_CIPHER_free(v->cipher);
 	if (v->fd >= 0)
 		close(v->fd);

@@ -2,15 +2,17 @@
  * kw_emit.c - test helper: write one keyward record through the core
  * (kw_audit_emit), or check readiness, and say what happened.
  *
- *   kw_emit [-b] ready
- *   kw_emit [-b] OP SECRET SERIAL ACCT success|failed [VERSION]
- *   kw_emit [-b] batch N SECRET ACCT
+ *   kw_emit [-b [-s STAMP]] ready
+ *   kw_emit [-b [-s STAMP]] OP SECRET SERIAL ACCT success|failed [VERSION]
+ *   kw_emit [-b [-s STAMP]] batch N SECRET ACCT
  *
  * batch: N keyward-update records for SECRET with kw_serial=1..N in one
  * batch (kw_audit_batch_begin/end), as a rotation writes them; a refusal
  * names the record that reported it ("record K:" or "batch end:").
  *
- * -b: best-effort mode (default required). Exit 0 when the record was
+ * -b: best-effort mode (default required); -s: its status check shared
+ * through the stamp file STAMP (kw_audit_share_status). Exit 0 when the
+ * record was
  * written (or audit is ready), 1 when refused (the message on stderr,
  * "fatal" or "tolerable" after it), 2 on bad usage.
  */
@@ -69,6 +71,7 @@ main(int argc, char **argv)
 	struct kw_audit *a = NULL;
 	struct kw_audit_rec r;
 	struct kw_error e;
+	const char *stamp = NULL;
 	uint64_t n;
 	size_t i;
 	int rc;
@@ -79,9 +82,15 @@ main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
+	if (argc > 2 && strcmp(argv[1], "-s") == 0) {
+		stamp = argv[2];
+		argv += 2;
+		argc -= 2;
+	}
 	if (argc < 2)
 		return 2;
-	if ((rc = kw_audit_open(mode, &a, &e)) != 0) {
+	if ((rc = kw_audit_open(mode, &a, &e)) != 0 || (stamp != NULL &&
+	    (rc = kw_audit_share_status(a, stamp, &e)) != 0)) {
 		fprintf(stderr, "kw_emit: %s (fatal)\n", kw_error_text(&e));
 		return 1;
 	}

@@ -2,7 +2,8 @@
 # tests/fault/audit-netlink.sh - every call a session open makes on the
 # audit netlink socket (sendto of records and status requests, the reads
 # of refusals and answers, the waits) fails in turn, injected with strace,
-# with audit = required and = best-effort. The open is all or nothing: it
+# with audit = required and = best-effort (each open asking for its status,
+# and sharing a fresh stamp's: keyward-audit(7)). The open is all or nothing: it
 # succeeds with the key delivered and its session in the registry, or it
 # is refused with a syslog line, no live key and no session file left.
 # This covers the answers taken late: the status after the deliver
@@ -39,28 +40,40 @@ clean() {
 	[ "$(sessions)" -eq 0 ] && [ "$(keys_named "$S")" -eq 0 ]
 }
 
+# stamp: before each open, the best-effort status stamp as the pass wants
+# it: none (the open asks the kernel) or fresh (the open asks nothing)
+stamp() {
+	case "$pass" in
+	*+stamp) : >"$KW_RUN/audit-ok"; chmod 600 "$KW_RUN/audit-ok" ;;
+	*) rm -f "$KW_RUN/audit-ok" ;;
+	esac
+}
+
 # netlink calls of an open: those on the audit socket, fd 3 or above
 # (strace -c cannot tell sockets apart: count with a full trace)
 calls() {
+	stamp
 	strace -f -qq -o "$KW_TMP/trace" -e trace="$1" "$PAMCASE" "$PAMD" \
 	    "$SVC" root acct open >/dev/null 2>&1 </dev/null
 	grep -c "$1(" "$KW_TMP/trace" || true
 }
 
-for mode in required best-effort; do
+for pass in required best-effort best-effort+stamp; do
+	mode=${pass%+stamp}
 	set_conf audit "$mode"
-	clean || { notok "$mode: a key or session was left before the test"; continue; }
+	clean || { notok "$pass: a key or session was left before the test"; continue; }
 	for spec in sendto:ENOBUFS recvfrom:ENOBUFS recvmmsg:ENOBUFS \
 	    poll:ENOMEM; do
 		sc=${spec%%:*}
 		errno=${spec#*:}
 		n=$(calls "$sc")
-		clean || notok "$mode: the counting run left a key or session"
+		clean || notok "$pass: the counting run left a key or session"
 		[ "$n" -gt 0 ] || continue
 		[ "$n" -gt "$MAXK" ] && n=$MAXK
 		opened=0 refused=0 libpam=0 bad=0
 		k=1
 		while [ "$k" -le "$n" ]; do
+			stamp
 			strace -f -qq -o /dev/null -e trace="$sc" \
 			    -e inject="$sc":error="$errno":when="$k" \
 			    "$PAMCASE" "$PAMD" "$SVC" root acct open \
@@ -84,15 +97,15 @@ for mode in required best-effort; do
 				# the module's open succeeded, failed
 				libpam=$((libpam + 1))
 			else
-				notok "$mode, $sc call $k failing ($errno):" \
+				notok "$pass, $sc call $k failing ($errno):" \
 				    "exit $rc, $live live keys, $files session" \
 				    "files: $err"
 				bad=1
 			fi
-			clean || { notok "$mode, $sc call $k: not cleaned"; bad=1; }
+			clean || { notok "$pass, $sc call $k: not cleaned"; bad=1; }
 			k=$((k + 1))
 		done
-		[ $bad -eq 0 ] && ok "audit = $mode: $errno at each of $n $sc" \
+		[ $bad -eq 0 ] && ok "audit = $pass: $errno at each of $n $sc" \
 		    "calls of an open: $opened opened whole, $refused refused" \
 		    "with nothing left, $libpam opened whole but failed by" \
 		    "libpam's own record"

@@ -46,6 +46,8 @@ expect_status 0 "pamtester: acct_mgmt, open_session, close_session" \
     in_ns $FOREIGN pamtester -v "$SVC" "$U" acct_mgmt open_session close_session
 check "the user read its granted secret inside the session" \
     [ "$(cat "$PUB/read1")" = "value-one-$$" ]
+check "the best-effort status check left its stamp in the registry (root, 0600)" \
+    [ "$(stat -c '%u %a' "$KW_RUN/audit-ok" 2>&1)" = "0 600" ]
 check "a secret not granted is not there (ENOKEY)" \
     [ "$(cat "$PUB/read2")" = "ENOKEY" ]
 serial=$(cat "$PUB/serial")

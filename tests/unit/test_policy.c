@@ -1012,6 +1012,21 @@ test_resolve(void)
 	CU_ASSERT_STRING_EQUAL(g[2].rule, "p.conf:2");
 	free(g);
 
+	/* equal TTLs: the first rule that granted the secret is named, also
+	 * when a later glob grants it again (the merge after one sort keeps
+	 * the order in which the rules granted) */
+	CU_ASSERT_EQUAL_FATAL(resolve_text(
+	    "allow user=u secrets=hf-2 ttl=1h scope=user\n"
+	    "allow user=u secrets=hf-*,hf-2 ttl=1h scope=user\n", v, &g, &n,
+	    &e), 0);
+	CU_ASSERT_EQUAL_FATAL(n, 2);
+	CU_ASSERT_STRING_EQUAL(g[0].name, "hf-1");
+	CU_ASSERT_STRING_EQUAL(g[0].rule, "p.conf:2");
+	CU_ASSERT_STRING_EQUAL(g[1].name, "hf-2");
+	CU_ASSERT_STRING_EQUAL(g[1].rule, "p.conf:1");
+	CU_ASSERT_EQUAL(g[1].scope, KW_SCOPE_USER);
+	free(g);
+
 	/* the window end (17:45, 45 minutes away) beats ttl=1h */
 	CU_ASSERT_EQUAL_FATAL(resolve_text(
 	    "allow user=u secrets=hf-1 ttl=1h time=Mo/16:00-17:45\n", v, &g,
