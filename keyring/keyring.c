@@ -149,6 +149,14 @@ kw_keyring_current_session(int32_t *ring, struct kw_error *e)
 	return 0;
 }
 
+/* Is ring this thread's session keyring? */
+bool
+kw_keyring_is_current_session(int32_t ring)
+{
+	return ring > 0 &&
+	    keyctl_get_keyring_ID(KEY_SPEC_SESSION_KEYRING, 0) == ring;
+}
+
 /* Add a root-owned keyward key to ring. */
 int
 kw_keyring_add(int32_t ring, const char *name, const void *value, size_t len,

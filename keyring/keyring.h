@@ -55,9 +55,19 @@ int kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
 int kw_keyring_current_session(int32_t *ring, struct kw_error *e);
 
 /*
+ * True when ring is the calling thread's session keyring (which
+ * kw_keyring_new_session() joined): keys can then be added to it by its
+ * special id, KEY_SPEC_SESSION_KEYRING, which the kernel resolves from the
+ * thread's credentials instead of looking the serial up and searching for
+ * its possession on every add_key.
+ */
+bool kw_keyring_is_current_session(int32_t ring);
+
+/*
  * Add secret name with len bytes of value as a new root-owned user key
- * linked into ring, with timeout ttl seconds (capped at the kernel's
- * maximum) and KW_KEY_PERM. egid is the caller's getegid() (asked once by
+ * linked into ring (a serial, or KEY_SPEC_SESSION_KEYRING: see
+ * kw_keyring_is_current_session()), with timeout ttl seconds (capped at
+ * the kernel's maximum) and KW_KEY_PERM. egid is the caller's getegid() (asked once by
  * a caller adding many keys): when it is not 0 the key, made with that
  * group, is given group root. On failure no key is left behind. *serial
  * receives the key's serial.

@@ -29,6 +29,9 @@ struct ctx {
 	bool audit_failed;		/* a record was lost (required mode) */
 	struct kw_error audit_err;
 	gid_t egid;			/* getegid(), once: kw_keyring_add() */
+	int32_t dest;			/* where new keys go: the session
+					 * keyring, by its special id when it
+					 * is this thread's (no lookup) */
 };
 
 /* Hand a non-fatal problem to the caller. */
@@ -536,8 +539,8 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 	} else if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0 ||
 	    (rc = fingerprint(c, sec->data, sec->len, fp, e)) != 0)
 		goto out;
-	rc = kw_keyring_add(ring, g->name, sec->data, sec->len, ttl, c->egid,
-	    &m->d.serial, e);
+	rc = kw_keyring_add(c->dest, g->name, sec->data, sec->len, ttl,
+	    c->egid, &m->d.serial, e);
 	m->d.version = sec->version;
 	kw_secret_free(sec);	/* wiped right after add_key */
 	sec = NULL;
@@ -681,6 +684,8 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	if ((rc = kw_keyring_new_session(u.uid, u.gid, &ring, e)) != 0)
 		goto out;
 	s.ring = ring;
+	c.dest = kw_keyring_is_current_session(ring) ?
+	    KEY_SPEC_SESSION_KEYRING : ring;
 	if (n_grants > 0 && ((m = calloc(n_grants, sizeof(*m))) == NULL ||
 	    (ahead = calloc(n_grants, sizeof(*ahead))) == NULL)) {
 		rc = kw_fail(e, KW_ENOMEM, "out of memory");

@@ -102,6 +102,35 @@ test_session_ring_owner(void)
 	CU_ASSERT_EQUAL(perm, (unsigned long)KW_RING_PERM);
 	CU_ASSERT_EQUAL(kw_keyring_current_session(&cur, &e), 0);
 	CU_ASSERT_EQUAL(cur, ring);
+	CU_ASSERT(kw_keyring_is_current_session(ring));
+	CU_ASSERT(!kw_keyring_is_current_session(0));
+}
+
+/* Keys added by the session keyring's special id land in that ring. */
+static void
+test_add_by_special_id(void)
+{
+	struct kw_error e;
+	char type[32], desc[128], buf[16];
+	unsigned long uid, perm;
+	int32_t r1, r2, k;
+
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, &e), 0);
+	CU_ASSERT_FATAL(kw_keyring_is_current_session(r1));
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(KEY_SPEC_SESSION_KEYRING,
+	    "unit-sp", "sp", 2, 60, getegid(), &k, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(describe(k, type, &uid, &perm, desc), 0);
+	CU_ASSERT_EQUAL(uid, 0);
+	CU_ASSERT_EQUAL(perm, (unsigned long)KW_KEY_PERM);
+	CU_ASSERT_STRING_EQUAL(desc, "keyward:unit-sp");
+	/* linked into r1 itself, found there by serial */
+	CU_ASSERT_EQUAL(keyctl_search(r1, "user", "keyward:unit-sp", 0), k);
+	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) == 2);
+	/* a newer session: r1 is no longer this thread's */
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, &e), 0);
+	CU_ASSERT(!kw_keyring_is_current_session(r1));
+	CU_ASSERT(kw_keyring_is_current_session(r2));
+	kw_keyring_revoke(k, "unit-sp", &e);
 }
 
 static void
@@ -542,6 +571,8 @@ main(void)
 	CU_add_test(s, "add, perms, read, update, revoke",
 	    test_add_perm_read_revoke);
 	CU_add_test(s, "session ring owned by the user", test_session_ring_owner);
+	CU_add_test(s, "add by the session keyring's special id",
+	    test_add_by_special_id);
 	CU_add_test(s, "link a shared key", test_link_shared);
 	CU_add_test(s, "registry round trip", test_registry_roundtrip);
 	CU_add_test(s, "registry dead sessions and corruption",
