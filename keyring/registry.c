@@ -30,7 +30,6 @@ struct kw_registry {
 	int dir_fd;			/* dir, checked once: files are
 					 * opened relative to it */
 	int lock_fd;
-	uid_t euid;
 	struct kw_reg_mark *marks;	/* the journal, sorted; see journal_load */
 	size_t n_marks, cap_marks;
 	bool marks_loaded;
@@ -47,7 +46,7 @@ struct kw_registry {
 
 static int journal_apply(struct kw_registry *r, struct kw_reg_session *s,
     struct kw_error *e);
-static void ix_append(struct kw_registry *r, const char *name, uint64_t ino,
+static void ix_append(struct kw_registry *r, const char *name, int file,
     const char *text, size_t len);
 
 /* ---- small helpers --------------------------------------------------- */
@@ -384,7 +383,6 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	r->dir_fd = -1;
 	r->lock_fd = -1;
-	r->euid = geteuid();
 	/* room for "/<name>" after it: a file name is at most NAME_MAX */
 	if ((rc = kw_snprintf(r->dir, sizeof(r->dir) - NAME_MAX - 2, e, "%s",
 	    run_dir)) != 0 ||
@@ -426,7 +424,7 @@ kw_registry_open(const char *run_dir, struct kw_registry **out,
 		rc = kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
 		goto fail;
 	}
-	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != r->euid) ||
+	if (!S_ISDIR(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		rc = kw_fail(e, KW_EUNSAFE, "%s: not a directory owned by root "
 		    "and writable by it only", r->dir);
@@ -574,21 +572,87 @@ out:
 	return rc;
 }
 
-/* A directory stream over the checked registry directory. */
-static int
-reg_opendir(struct kw_registry *r, DIR **d, struct kw_error *e)
-{
-	int fd;
+/*
+ * A listing of the checked registry directory, read with getdents64(2)
+ * through its own descriptor (rewound first): an open and a close fewer
+ * than a stream over a second descriptor, and none of opendir()'s fstat
+ * and fcntl calls (four system calls of a session open, each paying the
+ * audit rules' filter). One at a time per handle: they share the offset.
+ */
+#define REG_DIR_BUF 32768
 
-	*d = NULL;
-	fd = openat(r->dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
-	if ((*d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", r->dir);
+struct reg_dir {
+	struct kw_registry *r;
+	char *buf;
+	size_t pos, len;
+	int err;		/* the getdents64() errno that ended it */
+	bool end;
+};
+
+static int
+reg_opendir(struct kw_registry *r, struct reg_dir *d, struct kw_error *e)
+{
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->r = r;
+	if ((d->buf = malloc(REG_DIR_BUF)) == NULL)
+		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	if (lseek(r->dir_fd, 0, SEEK_SET) < 0) {
+		err = errno;
+		free(d->buf);
+		d->buf = NULL;
+		return kw_fail_errno(e, KW_ESYSTEM, err, "%s", r->dir);
 	}
 	return 0;
+}
+
+/* The next entry, or NULL at the end and on an error (reg_closedir()). */
+static const struct dirent64 *
+reg_readdir(struct reg_dir *d)
+{
+	const struct dirent64 *de;
+	ssize_t n;
+
+	if (d->pos >= d->len) {
+		if (d->end)
+			return NULL;
+		do {
+			n = getdents64(d->r->dir_fd, d->buf, REG_DIR_BUF);
+		} while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			d->err = n < 0 ? errno : 0;
+			d->end = true;
+			return NULL;
+		}
+		d->pos = 0;
+		d->len = (size_t)n;
+	}
+	de = (const struct dirent64 *)(const void *)(d->buf + d->pos);
+	if (d->len - d->pos < offsetof(struct dirent64, d_name) + 1 ||
+	    de->d_reclen <= offsetof(struct dirent64, d_name) ||
+	    de->d_reclen > d->len - d->pos) {
+		d->err = EIO;	/* the kernel's records, but never loop */
+		d->end = true;
+		return NULL;
+	}
+	d->pos += de->d_reclen;
+	return de;
+}
+
+/*
+ * End a listing. rc: the caller's result so far, returned when it is an
+ * error already; else the listing's own error, or 0 when it was whole.
+ */
+static int
+reg_closedir(struct reg_dir *d, int rc, struct kw_error *e)
+{
+	free(d->buf);
+	d->buf = NULL;
+	if (rc != 0 || d->err == 0)
+		return rc;
+	return kw_fail_errno(e, KW_ESYSTEM, d->err, "%s: listing",
+	    d->r->dir);
 }
 
 /*
@@ -752,16 +816,16 @@ userkey_path(struct kw_registry *r, uid_t uid, const char *secret, char *buf,
  * and a rename. Where the file system has no O_TMPFILE or the kernel will
  * not link an open file for us, and when name exists already (it is
  * replaced, as before), kw_atomic_write() does the same the older way.
- * *ino: the new file's inode, or 0 when it is not known (the older way).
+ * *made: the new file, still open (the caller closes it), or -1 when it
+ * was written the older way.
  */
 static int
 reg_create(struct kw_registry *r, const char *name, const char *path,
-    const char *data, size_t len, uint64_t *ino, struct kw_error *e)
+    const char *data, size_t len, int *made, struct kw_error *e)
 {
-	struct stat st;
 	int fd, w, err;
 
-	*ino = 0;
+	*made = -1;
 	fd = openat(r->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto old_way;
@@ -776,9 +840,7 @@ reg_create(struct kw_registry *r, const char *name, const char *path,
 		return kw_fail_errno(e, KW_ESYSTEM, -w, "%s: write", path);
 	}
 	if (linkat(fd, "", r->dir_fd, name, AT_EMPTY_PATH) == 0) {
-		if (fstat(fd, &st) == 0)
-			*ino = (uint64_t)st.st_ino;
-		close(fd);
+		*made = fd;
 		return 0;
 	}
 	err = errno;
@@ -797,7 +859,7 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 {
 	char path[PATH_MAX];
 	struct sbuf b = { 0 };
-	uint64_t ino;
+	int made;
 	size_t i;
 	int rc;
 
@@ -835,8 +897,10 @@ kw_registry_session_put(struct kw_registry *r, const struct kw_reg_session *s,
 		rc = kw_fail(e, KW_ETOOBIG, "registry: the session's %s is too "
 		    "long to record", b.toolong);
 	else if ((rc = reg_create(r, strrchr(path, '/') + 1, path, b.p, b.len,
-	    &ino, e)) == 0 && ino != 0)
-		ix_append(r, strrchr(path, '/') + 1, ino, b.p, b.len);
+	    &made, e)) == 0 && made >= 0) {
+		ix_append(r, strrchr(path, '/') + 1, made, b.p, b.len);
+		close(made);
+	}
 	free(b.p);
 	return rc;
 }
@@ -1216,27 +1280,29 @@ find_session_file(struct kw_registry *r, const char *id, char *name,
     struct kw_error *e)
 {
 	char prefix[KW_SESSION_ID_LEN + 4];
-	struct dirent *de;
-	DIR *d;
-	int rc = KW_ENOTFOUND;
+	const struct dirent64 *de;
+	struct reg_dir d;
+	bool found = false;
+	int rc;
 
 	if (!kw_session_id_valid(id))
 		return kw_fail(e, KW_EINVAL, "'%s' is not a session id", id);
 	snprintf(prefix, sizeof(prefix), "s.%s.", id);
 	if ((rc = reg_opendir(r, &d, e)) != 0)
 		return rc;
-	rc = KW_ENOTFOUND;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = reg_readdir(&d)) != NULL) {
 		if (strncmp(de->d_name, prefix, strlen(prefix)) != 0 ||
 		    strstr(de->d_name, ".tmp.") != NULL)
 			continue;
 		rc = kw_snprintf(name, NAME_MAX + 1, e, "%s", de->d_name);
+		found = true;
 		break;
 	}
-	closedir(d);
-	if (rc == KW_ENOTFOUND)
-		kw_fail(e, rc, "no session %s", id);
-	return rc;
+	if ((rc = reg_closedir(&d, rc, e)) != 0)
+		return rc;
+	if (!found)
+		return kw_fail(e, KW_ENOTFOUND, "no session %s", id);
+	return 0;
 }
 
 /* Read a session by id. */
@@ -1647,19 +1713,20 @@ fail:
 }
 
 /*
- * Append the session file name, just written (inode ino, text of len
- * bytes), to the index, if there is one (registry locked). A cache: past
- * INDEX_APPEND_MAX bytes nothing is added (the file is read instead), and
- * an entry that cannot be added whole is taken back, or else the index
- * removed: a torn entry would make the next walk ignore the whole index.
+ * Append the session file name, just written (still open as file; text
+ * of len bytes), to the index, if there is one (registry locked). A
+ * cache: past INDEX_APPEND_MAX bytes nothing is added (the file is read
+ * instead), and an entry that cannot be added whole is taken back, or
+ * else the index removed: a torn entry would make the next walk ignore
+ * the whole index.
  */
 static void
-ix_append(struct kw_registry *r, const char *name, uint64_t ino,
+ix_append(struct kw_registry *r, const char *name, int file,
     const char *text, size_t len)
 {
 	char head[NAME_MAX + 64];
 	struct iovec iov[2];
-	struct stat st;
+	struct stat st, fst;
 	ssize_t w;
 	int fd, hl;
 
@@ -1667,7 +1734,12 @@ ix_append(struct kw_registry *r, const char *name, uint64_t ino,
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
 		return;			/* none: the next walk makes one */
-	hl = ix_head(head, sizeof(head), name, ino, len);
+	/* the file's inode only now that there is an index to give it to */
+	if (fstat(file, &fst) != 0) {
+		close(fd);
+		return;
+	}
+	hl = ix_head(head, sizeof(head), name, (uint64_t)fst.st_ino, len);
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || hl < 0 ||
 	    (uint64_t)st.st_size + (size_t)hl + len > INDEX_APPEND_MAX) {
 		close(fd);
@@ -1716,8 +1788,8 @@ list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
 	struct ix_ent *l = NULL, *nl;
 	size_t cnt = 0, cap = 0;
 	uint64_t *ids, id;
-	struct dirent *de;
-	DIR *d;
+	const struct dirent64 *de;
+	struct reg_dir d;
 	int rc;
 
 	*out = NULL;
@@ -1727,7 +1799,7 @@ list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
 		return rc;
 	r->ids_valid = false;
 	r->n_ids = 0;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = reg_readdir(&d)) != NULL) {
 		if (strcmp(de->d_name, INDEX_NAME) == 0)
 			*have_index = true;
 		if (!reg_name_is(de->d_name, "s."))
@@ -1748,12 +1820,12 @@ list_sessions(struct kw_registry *r, struct ix_ent **out, size_t *n,
 			break;
 		cnt++;
 	}
-	closedir(d);
+	rc = reg_closedir(&d, 0, e);
 	*out = l;
 	*n = cnt;
 	if (de != NULL)
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
-	return 0;
+	return rc;
 }
 
 /* Walk every session (see registry.h). */
@@ -1901,16 +1973,16 @@ kw_registry_userkeys(struct kw_registry *r, struct kw_reg_userkey **out,
     size_t *n, struct kw_error *e)
 {
 	struct kw_reg_userkey *arr = NULL, *na;
-	struct dirent *de;
+	const struct dirent64 *de;
 	size_t cnt = 0, cap = 0;
-	DIR *d;
+	struct reg_dir d;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if ((rc = reg_opendir(r, &d, e)) != 0)
 		return rc;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = reg_readdir(&d)) != NULL) {
 		if (!reg_name_is(de->d_name, "u."))
 			continue;
 		if ((na = grow(arr, &cap, cnt + 1, sizeof(*arr))) == NULL) {
@@ -1931,8 +2003,7 @@ kw_registry_userkeys(struct kw_registry *r, struct kw_reg_userkey **out,
 		}
 		cnt++;
 	}
-	closedir(d);
-	if (rc != 0) {
+	if ((rc = reg_closedir(&d, rc, e)) != 0) {
 		kw_reg_userkeys_free(arr, cnt);
 		return rc;
 	}
@@ -1976,18 +2047,18 @@ int
 kw_registry_dead_sessions(struct kw_registry *r, kw_session_id **ids,
     size_t *n, struct kw_error *e)
 {
-	struct dirent *de;
+	const struct dirent64 *de;
 	kw_session_id *arr = NULL, *na;
 	struct kw_opener *op = NULL, *nop;
 	size_t cnt = 0, cap = 0, opcap = 0, i, dead = 0;
-	DIR *d;
+	struct reg_dir d;
 	int rc = 0;
 
 	*ids = NULL;
 	*n = 0;
 	if ((rc = reg_opendir(r, &d, e)) != 0)
 		return rc;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = reg_readdir(&d)) != NULL) {
 		kw_session_id id;
 		pid_t pid;
 		uint64_t start;
@@ -2007,7 +2078,7 @@ kw_registry_dead_sessions(struct kw_registry *r, kw_session_id **ids,
 		op[cnt].start = start;
 		cnt++;
 	}
-	closedir(d);
+	rc = reg_closedir(&d, rc, e);
 	/* every distinct pid once, however many sessions it opened */
 	if (rc == 0)
 		rc = kw_openers_check(op, cnt, e);
@@ -2183,16 +2254,16 @@ session_ids(struct kw_registry *r, uint64_t **out, size_t *n,
     struct kw_error *e)
 {
 	uint64_t *ids = NULL, *ni, id;
-	struct dirent *de;
+	const struct dirent64 *de;
 	size_t cnt = 0, cap = 0;
-	DIR *d;
+	struct reg_dir d;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	if ((rc = reg_opendir(r, &d, e)) != 0)
 		return rc;
-	while ((de = readdir(d)) != NULL) {
+	while ((de = reg_readdir(&d)) != NULL) {
 		if (!session_file_id(de->d_name, &id))
 			continue;
 		if ((ni = grow(ids, &cap, cnt + 1, sizeof(*ids))) == NULL) {
@@ -2202,9 +2273,10 @@ session_ids(struct kw_registry *r, uint64_t **out, size_t *n,
 		ids = ni;
 		ids[cnt++] = id;
 	}
-	closedir(d);
-	if (rc != 0 || !ids_sort(ids, cnt)) {
+	if ((rc = reg_closedir(&d, rc, e)) != 0 || !ids_sort(ids, cnt)) {
 		free(ids);
+		if (rc != 0 && rc != KW_ENOMEM)
+			return rc;	/* the listing failed */
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
 	}
 	*out = ids;

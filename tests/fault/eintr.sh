@@ -85,14 +85,14 @@ for sc in read write pread64 pwrite64 fsync fdatasync flock fcntl openat \
 done
 
 # --- session open through the module ------------------------------------
-for sc in read write pread64 flock fcntl sendto recvfrom poll keyctl \
-    add_key; do
+for sc in read write pread64 flock fcntl getdents64 sendto recvfrom poll \
+    keyctl add_key; do
 	n=$(calls "$sc" "$PAMCASE" "$PAMD" "kw-eintr-$$" root acct open)
 	awk -v d="keyward:$S:" '$9 == d && $2 !~ /R/ { print $1 }' /proc/keys |
 	    while read -r h; do keyctl revoke "$((0x$h))" >/dev/null 2>&1; done
 	[ "$n" -gt 0 ] || continue
 	[ "$n" -gt "$MAXK" ] && n=$MAXK
-	retried=0 refused=0 logged=0 bad=0
+	retried=0 refused=0 logged=0 libpam=0 bad=0
 	k=1
 	while [ $k -le "$n" ]; do
 		inject "$sc" "$k" "$PAMCASE" "$PAMD" "kw-eintr-$$" root acct \
@@ -108,6 +108,13 @@ for sc in read write pread64 flock fcntl sendto recvfrom poll keyctl \
 			elif [ "$rc" -eq 0 ]; then
 				notok "session, $sc call $k: opened with $live keys"
 				bad=1
+			elif [ "$live" -eq 1 ] && { contains "$err" \
+			    "PAM audit_open() failed" || contains "$err" \
+			    "PAM audit_log_acct_message() failed"; }; then
+				# the one call failed was libpam's, for its own
+				# USER_START record after the session modules:
+				# the module had opened whole
+				libpam=$((libpam + 1))
 			elif [ "$live" -ne 0 ]; then
 				notok "session, $sc call $k: refused but a key was left: $err"
 				bad=1
@@ -128,6 +135,7 @@ for sc in read write pread64 flock fcntl sendto recvfrom poll keyctl \
 	done
 	[ $bad -eq 0 ] && ok "session open: EINTR at each of $n $sc calls:" \
 	    "$retried retried or unaffected, $refused refused with no key" \
-	    "($logged logged)"
+	    "($logged logged), $libpam opened whole but failed by libpam's" \
+	    "own record"
 done
 finish

@@ -84,6 +84,19 @@ start_agent b6 "$U1" "$X" || notok "a new agent started"
 check "a new session of $U1 reads $X again" sees b6 "x-value-$$"
 check "b1 (old session) still cannot" revoked b1
 
+# a registry listing that fails stops the kill switch with an error: it
+# never takes a directory it could not read whole for an empty one
+command -v strace >/dev/null 2>&1 || skip "strace not installed"
+for cmd in "revoke --all" "sessions"; do
+	# shellcheck disable=SC2086 # cmd: a command and its option
+	expect_status 1 "$cmd whose registry listing fails (EIO) fails" \
+	    strace -f -qq -o /dev/null -e trace=getdents64 \
+	    -e inject=getdents64:error=EIO "$KEYWARD" --root "$KW_ROOT" $cmd
+	check "... saying why" contains "$err" "listing: Input/output error"
+done
+check "... b5 keeps reading $X" keeps b5 "x-value-$$"
+check "... b6 keeps reading $X" keeps b6 "x-value-$$"
+
 # --all
 audit_start
 expect_status 0 "revoke --all" kw revoke --all

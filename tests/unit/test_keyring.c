@@ -552,6 +552,48 @@ test_registry_index(void)
 	kw_registry_close(r);
 }
 
+/*
+ * A directory of more names than one getdents64() read takes (32 KiB: some
+ * 56 bytes a session file name) is listed whole by every listing: the
+ * walk, the dead-session sweep and the lookup by id.
+ */
+static void
+test_registry_long_listing(void)
+{
+	enum { N = 1500 };
+	struct kw_registry *r;
+	struct kw_reg_session *s, got;
+	kw_session_id *dead = NULL;
+	struct kw_error e;
+	uint64_t start;
+	size_t i, n_dead = 1;
+
+	s = calloc(N, sizeof(*s));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_proc_start_time(getpid(), &start, &e), 0);
+	for (i = 0; i < N; i++)
+		put_session(r, &s[i], "many", start, (int32_t)(10000 + i));
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
+	CU_ASSERT_EQUAL(kw_registry_dead_sessions(r, &dead, &n_dead, &e), 0);
+	CU_ASSERT_EQUAL(n_dead, 0);
+	free(dead);
+	/* the first and the last name listed are both found by id */
+	CU_ASSERT_EQUAL(kw_registry_session_get(r, s[0].id, &got, &e), 0);
+	kw_reg_session_clear(&got);
+	CU_ASSERT_EQUAL(kw_registry_session_get(r, s[N - 1].id, &got, &e), 0);
+	CU_ASSERT_EQUAL(got.keys != NULL ? got.keys[0].serial : 0,
+	    (int32_t)(10000 + N - 1));
+	kw_reg_session_clear(&got);
+	for (i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, s[i].id, &e), 0);
+		kw_reg_session_clear(&s[i]);
+	}
+	CU_ASSERT_EQUAL(walk_count(r, NULL), 0);
+	kw_registry_close(r);
+	free(s);
+}
+
 int
 main(void)
 {
@@ -578,6 +620,8 @@ main(void)
 	CU_add_test(s, "registry dead sessions and corruption",
 	    test_registry_dead_and_corrupt);
 	CU_add_test(s, "registry index", test_registry_index);
+	CU_add_test(s, "registry listing longer than one read",
+	    test_registry_long_listing);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
