@@ -934,7 +934,7 @@ kw_vault_close(struct kw_vault *v)
 }
 
 /*
- * The first read of a file: the header and, for vaults of up to 3,904
+ * The first read of a file: the header and, for vaults of up to 3,968
  * secrets, the whole fence after it, which a reader's first search would
  * otherwise read with a pread of its own.
  */

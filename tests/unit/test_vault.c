@@ -757,6 +757,55 @@ test_lock_and_readers(void)
 	kw_vault_close(r);
 }
 
+/*
+ * A reader takes the fence from its first read (4 KiB) when it fits there
+ * (up to 62 fence names: 3,968 secrets) and reads it itself beyond: both
+ * sides of the edge find the first, a middle and the last secret, and
+ * miss the absent ones before, between and after.
+ */
+static void
+test_fence_edge(void)
+{
+	static const int counts[] = { 3968, 3969 };
+	struct kw_vault *v;
+	struct kw_secret *s = NULL;
+	struct kw_error e;
+	char name[32], val[32];
+	size_t c;
+	int i, have = 0;
+
+	unlink(vpath);
+	CU_ASSERT_EQUAL_FATAL(kw_vault_create(vpath, key, &e), 0);
+	for (c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		v = writer();
+		for (i = have; i < counts[c]; i++) {
+			snprintf(name, sizeof(name), "f%05d", i * 2);
+			snprintf(val, sizeof(val), "v%d", i * 2);
+			CU_ASSERT_EQUAL(kw_vault_add(v, name,
+			    (const unsigned char *)val, strlen(val), NULL, &e),
+			    0);
+		}
+		have = counts[c];
+		CU_ASSERT_EQUAL(kw_vault_commit(v, &e), 0);
+		kw_vault_close(v);
+		CU_ASSERT_EQUAL_FATAL(kw_vault_open(vpath, key, &v, &e), 0);
+		CU_ASSERT_EQUAL(kw_vault_count(v), (size_t)have);
+		for (i = 0; i < have; i += have / 2 > 0 ? have / 2 : 1) {
+			snprintf(name, sizeof(name), "f%05d", i * 2);
+			snprintf(val, sizeof(val), "v%d", i * 2);
+			assert_value(v, name, 0, val, 1);
+		}
+		snprintf(name, sizeof(name), "f%05d", (have - 1) * 2);
+		snprintf(val, sizeof(val), "v%d", (have - 1) * 2);
+		assert_value(v, name, 0, val, 1);
+		CU_ASSERT_EQUAL(kw_vault_get(v, "a", 0, &s, &e), KW_ENOTFOUND);
+		CU_ASSERT_EQUAL(kw_vault_get(v, "f00001", 0, &s, &e),
+		    KW_ENOTFOUND);
+		CU_ASSERT_EQUAL(kw_vault_get(v, "z", 0, &s, &e), KW_ENOTFOUND);
+		kw_vault_close(v);
+	}
+}
+
 /* A vault with many secrets: order, lookups at both ends, absence. */
 static void
 test_many(void)
@@ -878,6 +927,7 @@ main(void)
 		{ "stale temporary files", test_stale_temps },
 		{ "lock and readers", test_lock_and_readers },
 		{ "many secrets", test_many },
+		{ "fence at the edge of the first read", test_fence_edge },
 		{ "a vault of an earlier build", test_known_vault },
 	};
 	CU_pSuite suite;
