@@ -873,19 +873,18 @@ list_services(struct ctx *x, char ***names, size_t *n, struct kw_error *e)
 	char **v = NULL, **grown, msg[256];
 	size_t cnt = 0;
 	DIR *dir;
-	int rc = 0;
+	int rc = 0, err = 0;
 
 	*names = NULL;
 	*n = 0;
 	if ((dir = opendir(x->pamd)) == NULL) {
 		if (errno == ENOENT)
 			return 0;
-		(void)snprintf(msg, sizeof(msg), "cannot read the directory "
-		    "(%s)", strerror(errno));
-		return add_finding(x, x->pamd, msg, "; no service checked",
-		    NULL, e);
+		err = errno;
+		goto unreadable;
 	}
-	while ((d = readdir(dir)) != NULL) {
+	/* readdir() ends with NULL on an error too: told apart by errno */
+	for (errno = 0; (d = readdir(dir)) != NULL; errno = 0) {
 		if (ignored(d->d_name))
 			continue;
 		if ((grown = realloc(v, (cnt + 1) * sizeof(*v))) == NULL ||
@@ -898,18 +897,27 @@ list_services(struct ctx *x, char ***names, size_t *n, struct kw_error *e)
 		v = grown;
 		cnt++;
 	}
+	if (d == NULL)
+		err = errno;
 	closedir(dir);
-	if (rc != 0) {
+	if (rc != 0 || err != 0) {
 		while (cnt > 0)
 			free(v[--cnt]);
 		free(v);
-		return rc;
+		if (rc != 0)
+			return rc;
+		goto unreadable;
 	}
 	if (cnt > 0)
 		qsort(v, cnt, sizeof(*v), by_name);
 	*names = v;
 	*n = cnt;
 	return 0;
+unreadable:
+	/* a part of the directory would be checked as if it were all */
+	(void)snprintf(msg, sizeof(msg), "cannot read the directory (%s)",
+	    strerror(err));
+	return add_finding(x, x->pamd, msg, "; no service checked", NULL, e);
 }
 
 /* Append a NUL-terminated string to a growing buffer. */

@@ -12,6 +12,7 @@
 
 need_root
 command -v timeout >/dev/null 2>&1 || skip "timeout not installed"
+command -v strace >/dev/null 2>&1 || skip "strace not installed"
 
 new_root
 PAMD=$KW_ROOT/etc/pam.d
@@ -335,6 +336,24 @@ run "link loop"
 warns 2 "link loop"
 check "a link loop stops" \
 	contains "$out" "$PAMD/loop1: warning: cannot read it (more than 8 symbolic links; not followed)"
+
+# ---- a pam.d listing that fails part way is no pam.d checked, not a
+# smaller one: its second read fails (EIO) after the first returned its
+# names, keyinit-order's among them (check's 4th getdents64: policy.d is
+# read first, in two; a change of order shows as other warnings)
+reset
+pamfile keyinit-order <<'EOF'
+session  required  pam_keyward.so
+session  optional  pam_keyinit.so force
+EOF
+expect_status 0 "a failing pam.d listing: keyward check exits 0" \
+    strace -f -qq -o /dev/null -e trace=getdents64 \
+    -e inject=getdents64:error=EIO:when=4 \
+    timeout 30 "$KEYWARD" --root "$KW_ROOT" check
+nwarn=$(printf '%s\n' "$out" | grep -c ': warning: ')
+warns 1 "a failing pam.d listing"
+check "... says the directory could not be read" \
+    contains "$out" "$PAMD: warning: cannot read the directory (Input/output error); no service checked"
 
 # ---- the warnings add to the others and never fail check
 reset
