@@ -36,6 +36,19 @@ need_root() {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
 }
 
+# need_strace: the test injects faults with strace.
+need_strace() {
+	command -v strace >/dev/null 2>&1 || skip "strace not installed"
+}
+
+# traced STRACE-ARGS...: strace with STRACE-ARGS. LeakSanitizer cannot run
+# under ptrace: in a sanitizer build it would end every traced process
+# with a fatal error (exit 1), so the traced process checks no leaks; the
+# same commands untraced are checked by the other tests.
+traced() {
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace "$@"
+}
+
 # ok DESCRIPTION / notok DESCRIPTION
 ok() { kw_passes=$((kw_passes + 1)); echo "ok - $*"; }
 notok() { kw_failures=$((kw_failures + 1)); echo "not ok - $*"; }
@@ -52,14 +65,18 @@ check_fails() {
 	if "$@"; then notok "$d"; else ok "$d"; fi
 }
 
-# expect_status WANT DESCRIPTION COMMAND...: ok when COMMAND exits WANT.
-# Its stdout and stderr are kept in $out and $err.
+# expect_status WANT DESCRIPTION COMMAND...: ok when COMMAND exits WANT,
+# and not by a sanitizer's own exit (a sanitizer build exits 1 on an
+# error it finds, which is also many a refusal's status). Its stdout and
+# stderr are kept in $out and $err.
 expect_status() {
 	local want="$1" d="$2" got
 	shift 2
 	out=$("$@" 2>"$KW_TMP/.stderr") && got=0 || got=$?
 	err=$(cat "$KW_TMP/.stderr")
-	if [ "$got" -eq "$want" ]; then
+	if contains "$err" "Sanitizer"; then
+		notok "$d (a sanitizer ended it; stderr: $err)"
+	elif [ "$got" -eq "$want" ]; then
 		ok "$d"
 	else
 		notok "$d (exit $got, wanted $want; stderr: $err)"

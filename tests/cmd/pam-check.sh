@@ -12,7 +12,7 @@
 
 need_root
 command -v timeout >/dev/null 2>&1 || skip "timeout not installed"
-command -v strace >/dev/null 2>&1 || skip "strace not installed"
+need_strace
 
 new_root
 PAMD=$KW_ROOT/etc/pam.d
@@ -347,7 +347,7 @@ session  required  pam_keyward.so
 session  optional  pam_keyinit.so force
 EOF
 expect_status 0 "a failing pam.d listing: keyward check exits 0" \
-    strace -f -qq -o /dev/null -e trace=getdents64 \
+    traced -f -qq -o /dev/null -e trace=getdents64 \
     -e inject=getdents64:error=EIO:when=4 \
     timeout 30 "$KEYWARD" --root "$KW_ROOT" check
 nwarn=$(printf '%s\n' "$out" | grep -c ': warning: ')

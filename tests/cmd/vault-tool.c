@@ -88,5 +88,6 @@ main(int argc, char **argv)
 fail:
 	fprintf(stderr, "vault-tool: %s\n", kw_error_text(&e));
 	kw_vault_close(v);
+	kw_config_free(&cfg);
 	return 1;
 }

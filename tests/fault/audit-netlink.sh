@@ -13,7 +13,7 @@
 . "$top_srcdir/tests/pam/pamlib.sh"
 . "$top_srcdir/tests/audit/audit-lib.sh"
 
-command -v strace >/dev/null 2>&1 || skip "strace not installed"
+need_strace
 pam_setup
 need_auditd
 load_rules
@@ -25,9 +25,6 @@ SVC=kw-nlf-$$
 policy "allow user=root service=$SVC secrets=$S ttl=1h"
 pam_confdir "$SVC"
 MAXK=${KW_NLF_MAX:-30}	# calls tried per system call
-# LeakSanitizer cannot run under ptrace (a sanitizer build): the traced
-# driver's leaks are checked by the other tests
-export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
 # KW_NLF_VERBOSE=1: print the message of each refusal
 
 # clean: end what the last run left (its process is gone, so the sweep of
@@ -53,7 +50,7 @@ stamp() {
 # (strace -c cannot tell sockets apart: count with a full trace)
 calls() {
 	stamp
-	strace -f -qq -o "$KW_TMP/trace" -e trace="$1" "$PAMCASE" "$PAMD" \
+	traced -f -qq -o "$KW_TMP/trace" -e trace="$1" "$PAMCASE" "$PAMD" \
 	    "$SVC" root acct open >/dev/null 2>&1 </dev/null
 	grep -c "$1(" "$KW_TMP/trace" || true
 }
@@ -74,7 +71,7 @@ for pass in required best-effort best-effort+stamp; do
 		k=1
 		while [ "$k" -le "$n" ]; do
 			stamp
-			strace -f -qq -o /dev/null -e trace="$sc" \
+			traced -f -qq -o /dev/null -e trace="$sc" \
 			    -e inject="$sc":error="$errno":when="$k" \
 			    "$PAMCASE" "$PAMD" "$SVC" root acct open \
 			    >/dev/null 2>"$KW_TMP/err" </dev/null &&

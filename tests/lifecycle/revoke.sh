@@ -86,11 +86,11 @@ check "b1 (old session) still cannot" revoked b1
 
 # a registry listing that fails stops the kill switch with an error: it
 # never takes a directory it could not read whole for an empty one
-command -v strace >/dev/null 2>&1 || skip "strace not installed"
+need_strace
 for cmd in "revoke --all" "sessions"; do
 	# shellcheck disable=SC2086 # cmd: a command and its option
 	expect_status 1 "$cmd whose registry listing fails (EIO) fails" \
-	    strace -f -qq -o /dev/null -e trace=getdents64 \
+	    traced -f -qq -o /dev/null -e trace=getdents64 \
 	    -e inject=getdents64:error=EIO "$KEYWARD" --root "$KW_ROOT" $cmd
 	check "... saying why" contains "$err" "listing: Input/output error"
 done
