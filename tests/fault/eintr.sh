@@ -42,14 +42,21 @@ inject() {
 	err=$(cat "$KW_TMP/err")
 }
 
-# judge WHAT: the last injection ended in success or a clear error
-judge() {
+# excused: the last injection failed the loader's or a sanitizer
+# runtime's own read, not keyward's (counted in excused)
+excused() {
 	case "$err" in
 	*"error while loading shared libraries"*|*"cannot read file data"*|\
 	*"Sanitizer has encountered a fatal error"*)
 		excused=$((excused + 1))
-		return 0;;	# the loader's or a sanitizer runtime's own reads
+		return 0;;
 	esac
+	return 1
+}
+
+# judge WHAT: the last injection ended in success or a clear error
+judge() {
+	excused && return 0
 	if [ "$rc" -eq 0 ]; then
 		retried=$((retried + 1))
 	elif [ "$rc" -eq 1 ] && contains "$err" "keyward: "; then
@@ -104,34 +111,30 @@ for sc in read write pread64 flock fcntl getdents64 sendto recvfrom poll \
 		inject "$sc" "$k" "$PAMCASE" "$PAMD" "kw-eintr-$$" root acct \
 		    open
 		live=$(keys_named "$S")
-		case "$err" in
-		*"error while loading shared libraries"*|*"cannot read file data"*|\
-		*"Sanitizer has encountered a fatal error"*)
-			excused=$((excused + 1));;	# the loader's or a sanitizer runtime's
-		*)
-			if [ "$rc" -eq 0 ] && [ "$live" -eq 1 ]; then
-				retried=$((retried + 1))
-			elif [ "$rc" -eq 0 ]; then
-				notok "session, $sc call $k: opened with $live keys"
-				bad=1
-			elif [ "$live" -eq 1 ] && { contains "$err" \
-			    "PAM audit_open() failed" || contains "$err" \
-			    "PAM audit_log_acct_message() failed"; }; then
-				# the one call failed was libpam's, for its own
-				# USER_START record after the session modules:
-				# the module had opened whole
-				libpam=$((libpam + 1))
-			elif [ "$live" -ne 0 ]; then
-				notok "session, $sc call $k: refused but a key was left: $err"
-				bad=1
-			else
-				# refused, failing closed; libpam itself refuses
-				# without a word when its read of the service file
-				# is interrupted
-				refused=$((refused + 1))
-				contains "$err" "syslog: " && logged=$((logged + 1))
-			fi;;
-		esac
+		if excused; then
+			:
+		elif [ "$rc" -eq 0 ] && [ "$live" -eq 1 ]; then
+			retried=$((retried + 1))
+		elif [ "$rc" -eq 0 ]; then
+			notok "session, $sc call $k: opened with $live keys"
+			bad=1
+		elif [ "$live" -eq 1 ] && { contains "$err" \
+		    "PAM audit_open() failed" || contains "$err" \
+		    "PAM audit_log_acct_message() failed"; }; then
+			# the one call failed was libpam's, for its own
+			# USER_START record after the session modules:
+			# the module had opened whole
+			libpam=$((libpam + 1))
+		elif [ "$live" -ne 0 ]; then
+			notok "session, $sc call $k: refused but a key was left: $err"
+			bad=1
+		else
+			# refused, failing closed; libpam itself refuses
+			# without a word when its read of the service file
+			# is interrupted
+			refused=$((refused + 1))
+			contains "$err" "syslog: " && logged=$((logged + 1))
+		fi
 		# end this iteration's session, if any: revoke its key
 		awk -v d="keyward:$S:" '$9 == d && $2 !~ /R/ { print $1 }' \
 		    /proc/keys | while read -r h; do
