@@ -2267,17 +2267,17 @@ session_ids(struct kw_registry *r, uint64_t **out, size_t *n,
 		if (!session_file_id(de->d_name, &id))
 			continue;
 		if ((ni = grow(ids, &cap, cnt + 1, sizeof(*ids))) == NULL) {
-			rc = KW_ENOMEM;
+			rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
 			break;
 		}
 		ids = ni;
 		ids[cnt++] = id;
 	}
-	if ((rc = reg_closedir(&d, rc, e)) != 0 || !ids_sort(ids, cnt)) {
+	if ((rc = reg_closedir(&d, rc, e)) == 0 && !ids_sort(ids, cnt))
+		rc = kw_fail(e, KW_ENOMEM, "registry: out of memory");
+	if (rc != 0) {
 		free(ids);
-		if (rc != 0 && rc != KW_ENOMEM)
-			return rc;	/* the listing failed */
-		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
+		return rc;
 	}
 	*out = ids;
 	*n = cnt;

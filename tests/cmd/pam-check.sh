@@ -28,11 +28,14 @@ pamfile() {
 	cat >"$PAMD/$1"
 	chmod 644 "$PAMD/$1"
 }
-# run WHAT: keyward check must exit 0 (only warnings) and not hang; the
-# output is in $out, the number of warnings in $nwarn
+# run WHAT [CMD...]: keyward check (run by CMD, e.g. under strace) must
+# exit 0 (only warnings) and not hang; the output is in $out, the number
+# of warnings in $nwarn
 run() {
-	expect_status 0 "$1: keyward check exits 0" \
-		timeout 30 "$KEYWARD" --root "$KW_ROOT" check
+	local what="$1"
+	shift
+	expect_status 0 "$what: keyward check exits 0" \
+		"$@" timeout 30 "$KEYWARD" --root "$KW_ROOT" check
 	nwarn=$(printf '%s\n' "$out" | grep -c ': warning: ')
 }
 # warns N WHAT: exactly N warnings, said in the summary line too
@@ -346,11 +349,8 @@ pamfile keyinit-order <<'EOF'
 session  required  pam_keyward.so
 session  optional  pam_keyinit.so force
 EOF
-expect_status 0 "a failing pam.d listing: keyward check exits 0" \
-    traced -f -qq -o /dev/null -e trace=getdents64 \
-    -e inject=getdents64:error=EIO:when=4 \
-    timeout 30 "$KEYWARD" --root "$KW_ROOT" check
-nwarn=$(printf '%s\n' "$out" | grep -c ': warning: ')
+run "a failing pam.d listing" traced -f -qq -o /dev/null \
+    -e trace=getdents64 -e inject=getdents64:error=EIO:when=4
 warns 1 "a failing pam.d listing"
 check "... says the directory could not be read" \
     contains "$out" "$PAMD: warning: cannot read the directory (Input/output error); no service checked"
