@@ -89,7 +89,7 @@ thread_restore(uid_t ruid0, gid_t rgid0, gid_t egid0)
 
 /* Join a fresh session keyring owned by uid/gid. */
 int
-kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
+kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring, gid_t *egid,
     struct kw_error *e)
 {
 	key_serial_t r;
@@ -103,6 +103,8 @@ kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
 	    getresgid(&rgid0, &egid0, &sgid0) != 0)
 		return kw_fail_errno(e, KW_ESYSTEM, errno, "session keyring: "
 		    "cannot read this process's ids");
+	if (egid != NULL)
+		*egid = egid0;
 	/*
 	 * Whenever we are root (also in a set-uid-root application whose
 	 * real uid is the invoking user's): the keyring must belong to, and

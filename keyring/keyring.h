@@ -43,9 +43,13 @@
  * with the thread's effective uid/gid switched to uid/gid (as pam_keyinit
  * does) so that the keyring and its quota belong to the agent's user; the
  * credentials are restored on every path. Its permissions are then set to
- * KW_RING_PERM. *ring receives its serial.
+ * KW_RING_PERM. *ring receives its serial; from then on it is the thread's
+ * session keyring, which keys can be added to by KEY_SPEC_SESSION_KEYRING.
+ * *egid (when egid is not NULL): the thread's effective gid, as it was
+ * before and is again, read with the ids switched from (kw_keyring_add()
+ * takes it).
  */
-int kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
+int kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring, gid_t *egid,
     struct kw_error *e);
 
 /*
@@ -55,8 +59,8 @@ int kw_keyring_new_session(uid_t uid, gid_t gid, int32_t *ring,
 int kw_keyring_current_session(int32_t *ring, struct kw_error *e);
 
 /*
- * True when ring is the calling thread's session keyring (which
- * kw_keyring_new_session() joined): keys can then be added to it by its
+ * True when ring is the calling thread's session keyring (as the one
+ * kw_keyring_new_session() joined is): keys can be added to it by its
  * special id, KEY_SPEC_SESSION_KEYRING, which the kernel resolves from the
  * thread's credentials instead of looking the serial up and searching for
  * its possession on every add_key.
@@ -67,8 +71,9 @@ bool kw_keyring_is_current_session(int32_t ring);
  * Add secret name with len bytes of value as a new root-owned user key
  * linked into ring (a serial, or KEY_SPEC_SESSION_KEYRING: see
  * kw_keyring_is_current_session()), with timeout ttl seconds (capped at
- * the kernel's maximum) and KW_KEY_PERM. egid is the caller's getegid() (asked once by
- * a caller adding many keys): when it is not 0 the key, made with that
+ * the kernel's maximum) and KW_KEY_PERM. egid is the caller's effective
+ * gid (asked once by a caller adding many keys, or given by
+ * kw_keyring_new_session()): when it is not 0 the key, made with that
  * group, is given group root. On failure no key is left behind. *serial
  * receives the key's serial.
  */

@@ -42,7 +42,19 @@ struct kw_registry {
 	uint64_t *ids;			/* as numbers: see id_number() */
 	size_t n_ids, cap_ids;
 	bool ids_valid;
+	bool dir_read;			/* dir_fd is past its start */
+	/*
+	 * Whether the index file is there, as the last whole listing saw
+	 * it, if this handle has not written or removed it since (the lock
+	 * keeps everyone else out): spares a session written in a registry
+	 * without one the open that would find none (ix_append()).
+	 */
+	enum { IX_UNKNOWN, IX_ABSENT, IX_PRESENT } index;
+	unsigned ix_gen;		/* ix_changed() calls */
 };
+
+/* The index of the session files (ix_write()), a cache of their text. */
+#define INDEX_NAME "index"
 
 static int journal_apply(struct kw_registry *r, struct kw_reg_session *s,
     struct kw_error *e);
@@ -254,41 +266,48 @@ kw_session_id_valid(const char *s)
 }
 
 /*
- * Start time of a process (field 22 of /proc/pid/stat): one open, one
+ * Fields 1 and 22 of the stat file at path (of process want, or of this
+ * process when want is 0): the pid and the start time. One open, one
  * read, one close. The kernel makes the whole line at the first read, and
  * field 22 lies within its first 600 bytes whatever the command name (at
  * most 64 bytes) and the numbers before it (at most 20 digits each), so
  * one read into buf is enough: a longer line is cut after field 22.
  */
-int
-kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e)
+static int
+proc_stat(const char *path, pid_t want, pid_t *pid, uint64_t *start,
+    struct kw_error *e)
 {
-	char path[32], buf[1024], *p, *end;
+	char buf[1024], *p, *end;
+	uint64_t v;
 	ssize_t n;
 	int fd, field;
 
-	*start = 0;
-	if (pid <= 0)
-		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)pid);
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		if (errno == ENOENT || errno == ESRCH)
+		if (want != 0 && (errno == ENOENT || errno == ESRCH))
 			return kw_fail(e, KW_ENOTFOUND, "no process %ld",
-			    (long)pid);
+			    (long)want);
 		return kw_fail_errno(e, KW_ESYSTEM, errno, "%s", path);
 	}
 	do {
 		n = read(fd, buf, sizeof(buf) - 1);
 	} while (n < 0 && errno == EINTR);
 	close(fd);
-	if (n <= 0)	/* gone between the open and the read */
-		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)pid);
+	if (n <= 0 && want != 0)  /* gone between the open and the read */
+		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)want);
+	if (n <= 0)
+		return kw_fail_errno(e, KW_ESYSTEM, n < 0 ? errno : EIO,
+		    "%s: read", path);
 	buf[n] = '\0';
-	/* the command name (field 2) may hold blanks and ')': skip to the
-	 * last ')' */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+	/* field 1, then the command name (field 2), which may hold blanks
+	 * and ')': skip to the last ')' */
+	if ((end = strchr(buf, ' ')) == NULL || end[1] != '(' ||
+	    (p = strrchr(buf, ')')) == NULL || p[1] != ' ')
 		return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
+	*end = '\0';
+	if (kw_parse_u64(buf, 1, INT32_MAX, &v, NULL) != 0)
+		return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
+	*pid = (pid_t)v;
 	p += 2;
 	/* fields 3 to 21 are single blank-separated words */
 	for (field = 3; field < 22; field++) {
@@ -301,6 +320,29 @@ kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e)
 		return kw_fail(e, KW_ECORRUPT, "%s: unexpected format", path);
 	*end = '\0';
 	return kw_parse_u64(p, 0, UINT64_MAX, start, e);
+}
+
+/* Start time of a process (see registry.h). */
+int
+kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e)
+{
+	char path[32];
+	pid_t got;
+
+	*start = 0;
+	if (pid <= 0)
+		return kw_fail(e, KW_ENOTFOUND, "no process %ld", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	return proc_stat(path, pid, &got, start, e);
+}
+
+/* This process's pid and start time (see registry.h). */
+int
+kw_proc_self(pid_t *pid, uint64_t *start, struct kw_error *e)
+{
+	*pid = 0;
+	*start = 0;
+	return proc_stat("/proc/self/stat", 0, pid, start, e);
 }
 
 /* One pid in kw_openers_check()'s table. */
@@ -574,10 +616,10 @@ out:
 
 /*
  * A listing of the checked registry directory, read with getdents64(2)
- * through its own descriptor (rewound first): an open and a close fewer
- * than a stream over a second descriptor, and none of opendir()'s fstat
- * and fcntl calls (four system calls of a session open, each paying the
- * audit rules' filter). One at a time per handle: they share the offset.
+ * through its own descriptor (rewound first, unless it was never read):
+ * an open and a close fewer than a stream over a second descriptor, and
+ * none of opendir()'s fstat and fcntl calls (four system calls of a
+ * session open, each paying the audit rules' filter). One at a time per handle: they share the offset.
  */
 #define REG_DIR_BUF 32768
 
@@ -587,6 +629,8 @@ struct reg_dir {
 	size_t pos, len;
 	int err;		/* the getdents64() errno that ended it */
 	bool end;
+	bool saw_index;		/* INDEX_NAME was listed */
+	unsigned ix_gen;	/* r->ix_gen at the start */
 };
 
 static int
@@ -596,9 +640,10 @@ reg_opendir(struct kw_registry *r, struct reg_dir *d, struct kw_error *e)
 
 	memset(d, 0, sizeof(*d));
 	d->r = r;
+	d->ix_gen = r->ix_gen;
 	if ((d->buf = malloc(REG_DIR_BUF)) == NULL)
 		return kw_fail(e, KW_ENOMEM, "registry: out of memory");
-	if (lseek(r->dir_fd, 0, SEEK_SET) < 0) {
+	if (r->dir_read && lseek(r->dir_fd, 0, SEEK_SET) < 0) {
 		err = errno;
 		free(d->buf);
 		d->buf = NULL;
@@ -617,6 +662,7 @@ reg_readdir(struct reg_dir *d)
 	if (d->pos >= d->len) {
 		if (d->end)
 			return NULL;
+		d->r->dir_read = true;
 		do {
 			n = getdents64(d->r->dir_fd, d->buf, REG_DIR_BUF);
 		} while (n < 0 && errno == EINTR);
@@ -637,18 +683,23 @@ reg_readdir(struct reg_dir *d)
 		return NULL;
 	}
 	d->pos += de->d_reclen;
+	if (strcmp(de->d_name, INDEX_NAME) == 0)
+		d->saw_index = true;
 	return de;
 }
 
 /*
  * End a listing. rc: the caller's result so far, returned when it is an
  * error already; else the listing's own error, or 0 when it was whole.
+ * A whole listing tells the handle whether there is an index.
  */
 static int
 reg_closedir(struct reg_dir *d, int rc, struct kw_error *e)
 {
 	free(d->buf);
 	d->buf = NULL;
+	if (d->end && d->err == 0 && d->ix_gen == d->r->ix_gen)
+		d->r->index = d->saw_index ? IX_PRESENT : IX_ABSENT;
 	if (rc != 0 || d->err == 0)
 		return rc;
 	return kw_fail_errno(e, KW_ESYSTEM, d->err, "%s: listing",
@@ -826,15 +877,14 @@ reg_create(struct kw_registry *r, const char *name, const char *path,
 	int fd, w, err;
 
 	*made = -1;
+	/*
+	 * 0600, or less where the umask takes owner bits (it never adds
+	 * any): root's alone either way, in a directory that is root's
+	 * alone, and root reads and replaces such a file all the same.
+	 */
 	fd = openat(r->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
 	if (fd < 0)
 		goto old_way;
-	/* 0600 whatever the umask, as kw_atomic_write() makes it */
-	if (fchmod(fd, 0600) < 0) {
-		err = errno;
-		close(fd);
-		return kw_fail_errno(e, KW_ESYSTEM, err, "%s: fchmod", path);
-	}
 	if ((w = kw_write_all(fd, data, len)) != 0) {
 		close(fd);
 		return kw_fail_errno(e, KW_ESYSTEM, -w, "%s: write", path);
@@ -1549,7 +1599,6 @@ ids_sort(uint64_t *ids, size_t n)
  * thousand sessions opened since the last walk reads no session file
  * either.
  */
-#define INDEX_NAME "index"
 #define INDEX_MIN 16		/* fewer sessions: no index, files are cheap */
 #define INDEX_APPEND_MAX (8 * 1024 * 1024) /* bigger: appends wait for a
 					 * walk to rewrite it */
@@ -1676,6 +1725,15 @@ ix_head(char *buf, size_t size, const char *name, uint64_t ino, size_t len)
 	return w < 0 || (size_t)w >= size ? -1 : w;
 }
 
+/* The index is being written or removed: what a listing said of it is
+ * no longer known. */
+static void
+ix_changed(struct kw_registry *r)
+{
+	r->index = IX_UNKNOWN;
+	r->ix_gen++;
+}
+
 /*
  * Write the index of the n session files l (sorted by name, each with its
  * text). A cache: when it cannot be written, none is left and the next
@@ -1689,6 +1747,7 @@ ix_write(struct kw_registry *r, const struct ix_ent *l, size_t n)
 	size_t len = 0, cap = 64, i;
 	int w;
 
+	ix_changed(r);
 	for (i = 0; i < n; i++)
 		cap += 64 + strlen(l[i].name) + l[i].len;
 	if ((p = malloc(cap)) == NULL)
@@ -1730,10 +1789,12 @@ ix_append(struct kw_registry *r, const char *name, int file,
 	ssize_t w;
 	int fd, hl;
 
+	if (r->index == IX_ABSENT)
+		return;			/* none: the next walk makes one */
 	fd = openat(r->dir_fd, INDEX_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0)
-		return;			/* none: the next walk makes one */
+		return;
 	/* the file's inode only now that there is an index to give it to */
 	if (fstat(file, &fst) != 0) {
 		close(fd);
@@ -1753,8 +1814,10 @@ ix_append(struct kw_registry *r, const char *name, int file,
 		w = writev(fd, iov, 2);
 	} while (w < 0 && errno == EINTR);
 	if (w != (ssize_t)((size_t)hl + len) &&
-	    ftruncate(fd, st.st_size) != 0)
+	    ftruncate(fd, st.st_size) != 0) {
+		ix_changed(r);
 		(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
+	}
 	close(fd);
 }
 
@@ -1855,6 +1918,7 @@ kw_registry_sessions_walk(struct kw_registry *r,
 	if (!have_index) {
 		/* nothing to read or remove */
 	} else if (n < INDEX_MIN) {
+		ix_changed(r);
 		(void)unlinkat(r->dir_fd, INDEX_NAME, 0);
 	} else if (reg_read(r, INDEX_NAME, path, REG_FILE_MAX * 64, NULL, 0,
 	    &it, &ie) == 0 && !ix_parse(it.p, it.len, &ix, &n_ix)) {

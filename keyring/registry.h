@@ -178,6 +178,13 @@ void kw_reg_userkeys_free(struct kw_reg_userkey *u, size_t n);
  */
 int kw_proc_start_time(pid_t pid, uint64_t *start, struct kw_error *e);
 
+/*
+ * This process's pid (as /proc numbers it) and start time, from one read
+ * of /proc/self/stat: what kw_proc_start_time(getpid()) gives, without the
+ * getpid().
+ */
+int kw_proc_self(pid_t *pid, uint64_t *start, struct kw_error *e);
+
 /* The process that opened a session, as its file name records it. */
 struct kw_opener {
 	pid_t pid;

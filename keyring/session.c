@@ -28,10 +28,7 @@ struct ctx {
 	struct kw_fp *fp;		/* keyed with the audit key, or NULL */
 	bool audit_failed;		/* a record was lost (required mode) */
 	struct kw_error audit_err;
-	gid_t egid;			/* getegid(), once: kw_keyring_add() */
-	int32_t dest;			/* where new keys go: the session
-					 * keyring, by its special id when it
-					 * is this thread's (no lookup) */
+	gid_t egid;			/* the effective gid: kw_keyring_add() */
 };
 
 /* Hand a non-fatal problem to the caller. */
@@ -539,8 +536,10 @@ deliver_one(struct ctx *c, struct kw_registry *reg, struct kw_vault *v,
 	} else if ((rc = kw_vault_get(v, g->name, 0, &sec, e)) != 0 ||
 	    (rc = fingerprint(c, sec->data, sec->len, fp, e)) != 0)
 		goto out;
-	rc = kw_keyring_add(c->dest, g->name, sec->data, sec->len, ttl,
-	    c->egid, &m->d.serial, e);
+	/* into the ring just joined, by its special id: the kernel takes it
+	 * from the thread's credentials, no serial lookup */
+	rc = kw_keyring_add(KEY_SPEC_SESSION_KEYRING, g->name, sec->data,
+	    sec->len, ttl, c->egid, &m->d.serial, e);
 	m->d.version = sec->version;
 	kw_secret_free(sec);	/* wiped right after add_key */
 	sec = NULL;
@@ -669,8 +668,10 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	sweep_locked(&c, reg);
 	if ((rc = kw_session_id_new(s.id, e)) != 0)
 		goto out;
-	s.pid = p->pid != 0 ? p->pid : getpid();
-	if ((rc = kw_proc_start_time(s.pid, &s.start, e)) != 0)
+	/* this process: its pid as /proc numbers it, as the sweep reads it */
+	s.pid = p->pid;
+	if ((rc = p->pid != 0 ? kw_proc_start_time(s.pid, &s.start, e) :
+	    kw_proc_self(&s.pid, &s.start, e)) != 0)
 		goto out;
 	s.uid = u.uid;
 	s.opened = (int64_t)now;
@@ -681,11 +682,10 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	if (kw_config_is_trusted_launcher(cfg, p->service) && p->exe != NULL)
 		snprintf(s.exe, sizeof(s.exe), "%s", p->exe);
 
-	if ((rc = kw_keyring_new_session(u.uid, u.gid, &ring, e)) != 0)
+	if ((rc = kw_keyring_new_session(u.uid, u.gid, &ring, &c.egid,
+	    e)) != 0)
 		goto out;
 	s.ring = ring;
-	c.dest = kw_keyring_is_current_session(ring) ?
-	    KEY_SPEC_SESSION_KEYRING : ring;
 	if (n_grants > 0 && ((m = calloc(n_grants, sizeof(*m))) == NULL ||
 	    (ahead = calloc(n_grants, sizeof(*ahead))) == NULL)) {
 		rc = kw_fail(e, KW_ENOMEM, "out of memory");
@@ -694,7 +694,6 @@ kw_session_open(const struct kw_config *cfg, const struct kw_session_params *p,
 	/* the deliver records are one batch: kept all, or the open fails */
 	if ((rc = batch(&c, BATCH_BEGIN, e)) != 0)
 		goto out;
-	c.egid = getegid();	/* as kw_keyring_new_session() left it */
 	for (i = 0; i < n_grants; i++) {
 		if (i % AHEAD_RUN == 0 && (rc = decrypt_ahead(&c, v,
 		    &grants[i], n_grants - i < AHEAD_RUN ? n_grants - i :
@@ -887,6 +886,18 @@ find_by_ring(struct kw_registry *reg, int32_t ring, struct kw_reg_session *out,
 	return rc;
 }
 
+/* The opener of p's sessions, numbered as kw_session_open() records it. */
+static pid_t
+opener_pid(const struct kw_session_params *p)
+{
+	uint64_t start;
+	pid_t pid;
+
+	if (p->pid != 0)
+		return p->pid;
+	return kw_proc_self(&pid, &start, NULL) == 0 ? pid : getpid();
+}
+
 /* Close a session. */
 int
 kw_session_close(const struct kw_config *cfg, const char *id,
@@ -923,8 +934,7 @@ kw_session_close(const struct kw_config *cfg, const char *id,
 	 * the outer session.
 	 */
 	if (id == NULL && (p == NULL || p->user == NULL ||
-	    strcmp(s.user, p->user) != 0 ||
-	    s.pid != (p->pid != 0 ? p->pid : getpid()))) {
+	    strcmp(s.user, p->user) != 0 || s.pid != opener_pid(p))) {
 		rc = kw_fail(e, KW_ENOTFOUND, "this process opened no keyward "
 		    "session for user '%s'", p != NULL && p->user != NULL ?
 		    p->user : "?");

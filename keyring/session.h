@@ -32,7 +32,7 @@ struct kw_session_params {
 	const char *rhost;		/* PAM_RHOST or NULL */
 	const char *exe;		/* launcher's claim (KEYWARD_EXE) or NULL */
 	const char *exe_sha256;		/* launcher's claim or NULL */
-	pid_t pid;			/* the opening process; 0 = getpid() */
+	pid_t pid;			/* the opening process; 0 = this one */
 	time_t now;			/* 0 = time(NULL) */
 	/* non-fatal problems, one line each; may be NULL */
 	void (*warn)(void *arg, const char *msg);

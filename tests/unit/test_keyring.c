@@ -50,7 +50,7 @@ test_add_perm_read_revoke(void)
 	int32_t ring, k;
 	long n;
 
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &ring, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &ring, NULL, &e), 0);
 	CU_ASSERT(ring > 0);
 	CU_ASSERT_EQUAL(kw_keyring_add(ring, "unit-a", "v1", 2, 60, getegid(),
 	    &k, &e), 0);
@@ -88,10 +88,13 @@ test_session_ring_owner(void)
 	char type[32], desc[128];
 	unsigned long uid, perm;
 	int32_t ring, cur;
+	gid_t egid = 12345;
 
-	/* a ring for nobody (65534): owned by it, and we are root again */
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(65534, 65534, &ring, &e),
-	    0);
+	/* a ring for nobody (65534): owned by it, and we are root again,
+	 * with the effective gid it gives back */
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(65534, 65534, &ring,
+	    &egid, &e), 0);
+	CU_ASSERT_EQUAL(egid, getegid());
 	CU_ASSERT_EQUAL(getuid(), 0);
 	CU_ASSERT_EQUAL(geteuid(), 0);
 	CU_ASSERT_EQUAL(getgid(), 0);
@@ -115,7 +118,7 @@ test_add_by_special_id(void)
 	unsigned long uid, perm;
 	int32_t r1, r2, k;
 
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, NULL, &e), 0);
 	CU_ASSERT_FATAL(kw_keyring_is_current_session(r1));
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(KEY_SPEC_SESSION_KEYRING,
 	    "unit-sp", "sp", 2, 60, getegid(), &k, &e), 0);
@@ -127,7 +130,7 @@ test_add_by_special_id(void)
 	CU_ASSERT_EQUAL(keyctl_search(r1, "user", "keyward:unit-sp", 0), k);
 	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) == 2);
 	/* a newer session: r1 is no longer this thread's */
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, NULL, &e), 0);
 	CU_ASSERT(!kw_keyring_is_current_session(r1));
 	CU_ASSERT(kw_keyring_is_current_session(r2));
 	kw_keyring_revoke(k, "unit-sp", &e);
@@ -142,10 +145,10 @@ test_link_shared(void)
 	unsigned long uid, perm;
 	char type[32], desc[128];
 
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r1, NULL, &e), 0);
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_add(r1, "unit-s", "sh", 2, 60,
 	    getegid(), &k, &e), 0);
-	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &r2, NULL, &e), 0);
 	/* r2 is our session now; k is not possessed, but root may link */
 	CU_ASSERT_EQUAL(kw_keyring_link(k, r2, "unit-s", &e), 0);
 	CU_ASSERT_EQUAL_FATAL(describe(k, type, &uid, &perm, desc), 0);
@@ -160,11 +163,14 @@ static void
 test_registry_roundtrip(void)
 {
 	struct kw_registry *r;
-	struct kw_reg_session s, g, *all;
+	struct kw_reg_session s, s2, g, *all;
 	struct kw_reg_userkey u, ug;
 	struct kw_delivery d;
 	struct kw_error e;
 	struct stat st;
+	mode_t old_mask;
+	uint64_t self_start;
+	pid_t self;
 	kw_session_id *dead;
 	char path[PATH_MAX + 64];
 	size_t n, nd;
@@ -179,6 +185,11 @@ test_registry_roundtrip(void)
 	s.uid = 1234;
 	s.pid = getpid();
 	CU_ASSERT_EQUAL(kw_proc_start_time(s.pid, &s.start, &e), 0);
+	/* the same from /proc/self, without asking for the pid */
+	CU_ASSERT_EQUAL(kw_proc_self(&self, &self_start, &e), 0);
+	CU_ASSERT_EQUAL(self, s.pid);
+	CU_ASSERT_EQUAL(self_start, s.start);
+	CU_ASSERT(s.start > 0);
 	strcpy(s.service, "keyward-agent");
 	strcpy(s.exe, "/opt/agents/a b%c");
 	s.ring = 42;
@@ -190,7 +201,10 @@ test_registry_roundtrip(void)
 	d.scope = KW_SCOPE_USER;
 	d.until = 1700003600;
 	CU_ASSERT_EQUAL(kw_reg_session_add_key(&s, &d, &e), 0);
+	/* a umask that would let everyone in: the file asks for none */
+	old_mask = umask(0);
 	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s, &e), 0);
+	umask(old_mask);
 	CU_ASSERT_EQUAL_FATAL(kw_registry_session_get(r, s.id, &g, &e), 0);
 	CU_ASSERT_STRING_EQUAL(g.user, "agent one");
 	CU_ASSERT_STRING_EQUAL(g.exe, "/opt/agents/a b%c");
@@ -209,6 +223,22 @@ test_registry_roundtrip(void)
 	    (long)s.pid, (unsigned long long)s.start);
 	CU_ASSERT_EQUAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0600);
+	/* a umask that takes owner bits leaves less, and it still reads */
+	memcpy(&s2, &s, sizeof(s2));
+	s2.keys = NULL;
+	s2.n_keys = 0;
+	CU_ASSERT_EQUAL(kw_session_id_new(s2.id, &e), 0);
+	old_mask = umask(0277);
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &s2, &e), 0);
+	umask(old_mask);
+	snprintf(path, sizeof(path), "%s/s.%s.%ld.%llu", run_dir, s2.id,
+	    (long)s2.pid, (unsigned long long)s2.start);
+	CU_ASSERT_EQUAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0400);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_session_get(r, s2.id, &g, &e), 0);
+	CU_ASSERT_STRING_EQUAL(g.user, "agent one");
+	kw_reg_session_clear(&g);
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, s2.id, &e), 0);
 	/*
 	 * Written again under its name (linking the new file finds the name
 	 * taken: the older way replaces it): the new text, one session.
