@@ -44,12 +44,12 @@ struct kw_registry {
 	bool ids_valid;
 	bool dir_read;			/* dir_fd is past its start */
 	/*
-	 * Whether the index file is there, as the last whole listing saw
-	 * it, if this handle has not written or removed it since (the lock
-	 * keeps everyone else out): spares a session written in a registry
+	 * There is no index file: the last whole listing found none, and
+	 * this handle has not written or removed it since (the lock keeps
+	 * everyone else out). Spares a session written in a registry
 	 * without one the open that would find none (ix_append()).
 	 */
-	enum { IX_UNKNOWN, IX_ABSENT, IX_PRESENT } index;
+	bool no_index;
 	unsigned ix_gen;		/* ix_changed() calls */
 };
 
@@ -619,7 +619,8 @@ out:
  * through its own descriptor (rewound first, unless it was never read):
  * an open and a close fewer than a stream over a second descriptor, and
  * none of opendir()'s fstat and fcntl calls (four system calls of a
- * session open, each paying the audit rules' filter). One at a time per handle: they share the offset.
+ * session open, each paying the audit rules' filter). One at a time per
+ * handle: they share the offset.
  */
 #define REG_DIR_BUF 32768
 
@@ -699,7 +700,7 @@ reg_closedir(struct reg_dir *d, int rc, struct kw_error *e)
 	free(d->buf);
 	d->buf = NULL;
 	if (d->end && d->err == 0 && d->ix_gen == d->r->ix_gen)
-		d->r->index = d->saw_index ? IX_PRESENT : IX_ABSENT;
+		d->r->no_index = !d->saw_index;
 	if (rc != 0 || d->err == 0)
 		return rc;
 	return kw_fail_errno(e, KW_ESYSTEM, d->err, "%s: listing",
@@ -1730,7 +1731,7 @@ ix_head(char *buf, size_t size, const char *name, uint64_t ino, size_t len)
 static void
 ix_changed(struct kw_registry *r)
 {
-	r->index = IX_UNKNOWN;
+	r->no_index = false;
 	r->ix_gen++;
 }
 
@@ -1789,7 +1790,7 @@ ix_append(struct kw_registry *r, const char *name, int file,
 	ssize_t w;
 	int fd, hl;
 
-	if (r->index == IX_ABSENT)
+	if (r->no_index)
 		return;			/* none: the next walk makes one */
 	fd = openat(r->dir_fd, INDEX_NAME, O_WRONLY | O_APPEND | O_NOFOLLOW |
 	    O_NONBLOCK | O_CLOEXEC);
