@@ -7,6 +7,7 @@
 #include <CUnit/Basic.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,102 @@ test_registry_index(void)
 	kw_registry_close(r);
 }
 
+/* Whether the index in run_dir names session s's file (false: no index). */
+static bool
+index_names(const struct kw_reg_session *s)
+{
+	char path[PATH_MAX + 64], ipath[PATH_MAX + 16], line[512], want[256];
+	bool found = false;
+	FILE *f;
+
+	session_file(s, path, sizeof(path));
+	snprintf(want, sizeof(want), "f %s ", strrchr(path, '/') + 1);
+	snprintf(ipath, sizeof(ipath), "%s/index", run_dir);
+	if ((f = fopen(ipath, "r")) == NULL)
+		return false;
+	while (!found && fgets(line, sizeof(line), f) != NULL)
+		found = strncmp(line, want, strlen(want)) == 0;
+	fclose(f);
+	return found;
+}
+
+/*
+ * What a handle knows of the index never costs it an append: a session
+ * written while there is an index is in it, whether the handle is fresh
+ * (no listing yet), has listed the index, or has listed a registry without
+ * one and then written the index itself.
+ */
+static void
+test_registry_index_handles(void)
+{
+	enum { N = 20 };
+	struct kw_registry *r;
+	struct kw_reg_session s[N], x, y;
+	struct kw_error e;
+	char ipath[PATH_MAX + 16], user[16];
+	struct stat st;
+	uint64_t start;
+	size_t i;
+
+	snprintf(ipath, sizeof(ipath), "%s/index", run_dir);
+	CU_ASSERT_EQUAL_FATAL(kw_proc_start_time(getpid(), &start, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	for (i = 0; i < N; i++) {
+		snprintf(user, sizeof(user), "h%zu", i);
+		put_session(r, &s[i], user, start, (int32_t)(7000 + i));
+	}
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
+	CU_ASSERT_EQUAL_FATAL(stat(ipath, &st), 0);
+	kw_registry_close(r);
+
+	/* a fresh handle, before any listing: appended */
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	put_session(r, &x, "fresh", start, 7100);
+	CU_ASSERT(index_names(&x));
+	/* after a listing that saw the index: appended */
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N + 1);
+	put_session(r, &y, "listed", start, 7101);
+	CU_ASSERT(index_names(&y));
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, x.id, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, y.id, &e), 0);
+	kw_reg_session_clear(&x);
+	kw_reg_session_clear(&y);
+	kw_registry_close(r);
+
+	/*
+	 * A handle whose listing found no index (too few sessions: removed)
+	 * writes one with its next walk over enough sessions, and appends
+	 * to it from then on.
+	 */
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(run_dir, &r, &e), 0);
+	for (i = 1; i < N; i++) {
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, s[i].id, &e), 0);
+		kw_reg_session_clear(&s[i]);
+	}
+	CU_ASSERT_EQUAL(walk_count(r, NULL), 1);
+	CU_ASSERT_NOT_EQUAL(stat(ipath, &st), 0);
+	CU_ASSERT_EQUAL(walk_count(r, NULL), 1);
+	for (i = 1; i < N; i++) {
+		snprintf(user, sizeof(user), "k%zu", i);
+		put_session(r, &s[i], user, start, (int32_t)(7200 + i));
+	}
+	CU_ASSERT_NOT_EQUAL(stat(ipath, &st), 0);
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N);
+	CU_ASSERT_EQUAL_FATAL(stat(ipath, &st), 0);
+	put_session(r, &x, "after", start, 7300);
+	CU_ASSERT(index_names(&x));
+	CU_ASSERT_EQUAL(walk_count(r, NULL), N + 1);
+	CU_ASSERT_EQUAL(kw_registry_session_del(r, x.id, &e), 0);
+	kw_reg_session_clear(&x);
+	for (i = 0; i < N; i++) {
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, s[i].id, &e), 0);
+		kw_reg_session_clear(&s[i]);
+	}
+	CU_ASSERT_EQUAL(walk_count(r, NULL), 0);
+	CU_ASSERT_NOT_EQUAL(stat(ipath, &st), 0);
+	kw_registry_close(r);
+}
+
 /*
  * A directory of more names than one getdents64() read takes (32 KiB: some
  * 56 bytes a session file name) is listed whole by every listing: the
@@ -650,6 +747,8 @@ main(void)
 	CU_add_test(s, "registry dead sessions and corruption",
 	    test_registry_dead_and_corrupt);
 	CU_add_test(s, "registry index", test_registry_index);
+	CU_add_test(s, "registry index and fresh or listed handles",
+	    test_registry_index_handles);
 	CU_add_test(s, "registry listing longer than one read",
 	    test_registry_long_listing);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
