@@ -655,6 +655,8 @@ test_registry_index_handles(void)
 		CU_ASSERT_EQUAL(kw_registry_session_del(r, s[i].id, &e), 0);
 		kw_reg_session_clear(&s[i]);
 	}
+	/* this walk's listing still sees the index, which the walk then
+	 * removes; the next walk's listing finds none and records that */
 	CU_ASSERT_EQUAL(walk_count(r, NULL), 1);
 	CU_ASSERT_NOT_EQUAL(stat(ipath, &st), 0);
 	CU_ASSERT_EQUAL(walk_count(r, NULL), 1);
