@@ -205,6 +205,28 @@ env_add(char **env, size_t *n, size_t max, const char *name,
 }
 
 /*
+ * Put "NAME=value" s into env (n used so far, cap max): in place of an
+ * entry of the same name, else appended.
+ */
+static int
+env_put(char **env, size_t *n, size_t max, char *s)
+{
+	const char *eq = strchr(s, '=');
+	size_t i, len = eq != NULL ? (size_t)(eq - s) + 1 : strlen(s);
+
+	for (i = 0; i < *n; i++)
+		if (strncmp(env[i], s, len) == 0) {
+			env[i] = s;
+			return 0;
+		}
+	if (*n + 1 >= max)
+		return -1;
+	env[(*n)++] = s;
+	env[*n] = NULL;
+	return 0;
+}
+
+/*
  * The child: drop to the user (checked), clean environment, chdir, exec
  * the descriptor that was hashed (exe is its path, for messages). Never
  * returns.
@@ -269,16 +291,19 @@ child(struct kw_user *u, int exe_fd, const char *exe, char **argv,
 		fprintf(stderr, "keyward run: out of memory\n");
 		_exit(126);
 	}
-	for (i = 0; pamenv != NULL && pamenv[i] != NULL && n + 1 < 256; i++)
-		env[n++] = pamenv[i];
-	env[n] = NULL;
+	/* PAM's environment comes last and wins, as with runuser -l */
+	for (i = 0; pamenv != NULL && pamenv[i] != NULL; i++)
+		if (env_put(env, &n, 256, pamenv[i]) != 0) {
+			fprintf(stderr, "keyward run: the PAM environment has "
+			    "too many variables\n");
+			_exit(126);
+		}
 	if (chdir(u->home) != 0 && chdir("/") != 0) {
 		fprintf(stderr, "keyward run: chdir: %s\n", strerror(errno));
 		_exit(126);
 	}
 	fexecve(exe_fd, argv, env);
 	err = errno;
-	free(pamenv);	/* the array; its strings are env's */
 	fprintf(stderr, "keyward run: %s: %s\n", exe, strerror(err));
 	_exit(err == ENOENT ? 127 : 126);
 }
@@ -305,11 +330,14 @@ cmd_run(struct cli *c, int argc, char **argv)
 	const char *user = NULL, *service = DEFAULT_SERVICE;
 	char exe[PATH_MAX], sha[65], envbuf[PATH_MAX + 32], **pamenv = NULL;
 	struct sigaction sa;
-	sigset_t block, old;
+	sigset_t block, old, pend;
+	siginfo_t si;
 	struct kw_user u;
 	struct kw_error e;
 	pam_handle_t *pamh = NULL;
-	bool session = false, cred = false;
+	bool session = false, cred = false, opened = false, masked = false;
+	bool hash_holds = false;
+	struct stat st;
 	int i, pr, status, ret = KW_EXIT_FAIL, exe_fd = -1;
 	pid_t parent;
 	size_t k;
@@ -343,7 +371,36 @@ cmd_run(struct cli *c, int argc, char **argv)
 		ret = cli_fail(c, &e);
 		goto out;
 	}
+	/*
+	 * The descriptor pins the file, not its contents: a file that
+	 * someone other than root may write can be rewritten in place
+	 * between the hash and the exec. Its hash is not claimed, so that
+	 * exe_sha256= rules do not match it (exe= rules still may).
+	 */
+	if (fstat(exe_fd, &st) == 0 && st.st_uid == 0 &&
+	    (st.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+		hash_holds = true;
+	else
+		fprintf(stderr, "keyward run: %s may be written by others than "
+		    "root: its SHA-256 is not claimed (exe_sha256= rules do "
+		    "not match it)\n", exe);
 
+	/*
+	 * The signals to forward are held from here until the agent runs:
+	 * one that comes while PAM works must neither kill the launcher
+	 * half-way through a delivery nor be lost. One that is pending when
+	 * the session is open stops the start.
+	 */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = forward;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (k = 0; k < N_FORWARDED; k++)
+		sigaddset(&block, forwarded[k]);
+	sigprocmask(SIG_BLOCK, &block, &old);
+	masked = true;
+	for (k = 0; k < N_FORWARDED; k++)
+		sigaction(forwarded[k], &sa, NULL);
 	if ((pr = pam_start(service, u.name, &pc, &pamh)) != PAM_SUCCESS) {
 		cli_errorf(c, "pam_start(%s): %s", service,
 		    pam_strerror(pamh, pr));
@@ -354,7 +411,7 @@ cmd_run(struct cli *c, int argc, char **argv)
 	if ((pr = pam_putenv(pamh, envbuf)) != PAM_SUCCESS)
 		goto pam_fail;
 	snprintf(envbuf, sizeof(envbuf), "KEYWARD_EXE_SHA256=%s", sha);
-	if ((pr = pam_putenv(pamh, envbuf)) != PAM_SUCCESS)
+	if (hash_holds && (pr = pam_putenv(pamh, envbuf)) != PAM_SUCCESS)
 		goto pam_fail;
 	if ((pr = pam_acct_mgmt(pamh, PAM_SILENT)) != PAM_SUCCESS) {
 		cli_errorf(c, "user '%s' may not run %s on service %s: %s",
@@ -364,6 +421,9 @@ cmd_run(struct cli *c, int argc, char **argv)
 	if ((pr = pam_setcred(pamh, PAM_ESTABLISH_CRED)) != PAM_SUCCESS)
 		goto pam_fail;
 	cred = true;
+	/* a failed open is closed too: modules before the one that failed
+	 * (pam_keyward's delivery, say) may have done their part */
+	opened = true;
 	if ((pr = pam_open_session(pamh, 0)) != PAM_SUCCESS)
 		goto pam_fail;
 	session = true;
@@ -372,31 +432,36 @@ cmd_run(struct cli *c, int argc, char **argv)
 	pam_putenv(pamh, "KEYWARD_EXE_SHA256");
 	pamenv = pam_getenvlist(pamh);
 
-	/* forward signals; blocked until the child exists */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = forward;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	for (k = 0; k < N_FORWARDED; k++) {
-		sigaction(forwarded[k], &sa, NULL);
-		sigaddset(&block, forwarded[k]);
-	}
-	sigprocmask(SIG_BLOCK, &block, &old);
+	if (sigpending(&pend) == 0)
+		for (k = 0; k < N_FORWARDED; k++)
+			if (sigismember(&pend, forwarded[k]) == 1) {
+				cli_errorf(c, "signal %d came before %s started; "
+				    "not starting it", forwarded[k], exe);
+				ret = 128 + forwarded[k];
+				goto out;
+			}
 	fflush(NULL);
 	parent = getpid();
 	pid = fork();
 	if (pid < 0) {
 		cli_errorf(c, "fork: %s", strerror(errno));
-		sigprocmask(SIG_SETMASK, &old, NULL);
 		goto out;
 	}
 	if (pid == 0)
 		child(&u, exe_fd, exe, argv + i, pamenv, parent);
 	agent_pid = pid;
 	sigprocmask(SIG_SETMASK, &old, NULL);
+	masked = false;
+	/* wait without reaping: until the signals are held again and
+	 * agent_pid is cleared, the pid must stay the agent's (a zombie) */
+	while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 &&
+	    errno == EINTR)
+		;
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	masked = true;
+	agent_pid = 0;
 	while ((w = waitpid(pid, &status, 0)) < 0 && errno == EINTR)
 		;
-	agent_pid = 0;
 	if (w < 0) {
 		cli_errorf(c, "waitpid: %s", strerror(errno));
 		goto out;
@@ -412,8 +477,8 @@ pam_fail:
 	ret = KW_EXIT_FAIL;
 out:
 	if (pamh != NULL) {
-		if (session && (pr = pam_close_session(pamh, 0)) !=
-		    PAM_SUCCESS) {
+		if (opened && (pr = pam_close_session(pamh, 0)) !=
+		    PAM_SUCCESS && session) {
 			cli_errorf(c, "closing the session: %s",
 			    pam_strerror(pamh, pr));
 			if (ret == KW_EXIT_OK)
@@ -427,5 +492,8 @@ out:
 	kw_user_free(&u);
 	if (exe_fd >= 0)
 		close(exe_fd);
+	/* what was held and is pending now goes to forward(): no agent */
+	if (masked)
+		sigprocmask(SIG_SETMASK, &old, NULL);
 	return ret;
 }

@@ -228,11 +228,61 @@ kw_keyring_unlink(int32_t key, int32_t ring, struct kw_error *e)
 	return 0;
 }
 
-/* Revoke; already dead keys are fine. */
+/*
+ * Describe key into buf ("type;uid;gid;perm;description"), split into
+ * field[0..4]. False when the key cannot be described (gone, or no view
+ * permission) or the answer has an unexpected shape.
+ */
+static bool
+describe(int32_t key, char *buf, size_t size, char *field[5])
+{
+	char *p;
+	long n;
+	int i;
+
+	n = keyctl_describe(key, buf, size);
+	if (n < 0 || (size_t)n > size)
+		return false;
+	buf[size - 1] = '\0';
+	p = buf;
+	for (i = 0; i < 4; i++) {
+		field[i] = p;
+		if ((p = strchr(p, ';')) == NULL)
+			return false;
+		*p++ = '\0';
+	}
+	field[4] = p;
+	return true;
+}
+
+/* Is key a root-owned user key described "keyward:...", as field says? */
+static bool
+is_keyward_key(char *const field[5])
+{
+	return strcmp(field[0], "user") == 0 && strcmp(field[1], "0") == 0 &&
+	    strncmp(field[4], KW_KEY_PREFIX, sizeof(KW_KEY_PREFIX) - 1) == 0;
+}
+
+/* Revoke; already dead keys are fine, and so is a serial reused since. */
 int
 kw_keyring_revoke(int32_t key, const char *name, struct kw_error *e)
 {
+	char buf[256], want[KW_KEY_DESC_MAX], *field[5];
+
 	if (key <= 0)
+		return 0;
+	/*
+	 * Serials are reused once a key is gone: a serial that names another
+	 * key now (one that is not keyward:<name>, or that root may not even
+	 * see) is left alone. What cannot be told apart is revoked.
+	 */
+	errno = 0;
+	if (describe(key, buf, sizeof(buf), field)) {
+		if (!is_keyward_key(field) ||
+		    kw_keyring_desc(name, want, sizeof(want), NULL) != 0 ||
+		    strcmp(field[4], want) != 0)
+			return 0;
+	} else if (errno == EACCES || errno == 0)	/* 0: not our shape */
 		return 0;
 	if (keyctl_revoke(key) < 0 && errno != ENOKEY &&
 	    errno != EKEYREVOKED && errno != EKEYEXPIRED)
@@ -269,25 +319,41 @@ bool
 kw_keyring_is_live(int32_t key, const char *name)
 {
 	char buf[256], want[KW_KEY_DESC_MAX];
-	char *p, *field[5];
-	long n;
-	int i;
+	char *field[5];
 
 	if (key <= 0 || kw_keyring_desc(name, want, sizeof(want), NULL) != 0)
 		return false;
-	n = keyctl_describe(key, buf, sizeof(buf));
-	if (n < 0 || (size_t)n > sizeof(buf))
-		return false;
-	buf[sizeof(buf) - 1] = '\0';
-	/* "type;uid;gid;perm;description" */
-	p = buf;
-	for (i = 0; i < 4; i++) {
-		field[i] = p;
-		if ((p = strchr(p, ';')) == NULL)
-			return false;
-		*p++ = '\0';
+	return describe(key, buf, sizeof(buf), field) &&
+	    is_keyward_key(field) && strcmp(field[4], want) == 0;
+}
+
+/* Unlink the keyward keys of the caller's session keyring ring. */
+int
+kw_keyring_unlink_all(int32_t ring, size_t *n, struct kw_error *e)
+{
+	char buf[256], *field[5];
+	key_serial_t *keys = NULL;
+	long len, i;
+	int rc = 0;
+
+	*n = 0;
+	if (!kw_keyring_is_current_session(ring))
+		return kw_fail(e, KW_ENOTFOUND, "keyring %ld is not this "
+		    "process's session keyring", (long)ring);
+	if ((len = keyctl_read_alloc(ring, (void **)&keys)) < 0)
+		return key_fail(e, errno, "read", "session keyring");
+	for (i = 0; i < len / (long)sizeof(*keys); i++) {
+		if (!describe(keys[i], buf, sizeof(buf), field) ||
+		    !is_keyward_key(field))
+			continue;
+		if (keyctl_unlink(keys[i], ring) < 0 && errno != ENOKEY &&
+		    errno != ENOENT) {
+			if (rc == 0)
+				rc = key_fail(e, errno, "unlink", field[4]);
+			continue;
+		}
+		(*n)++;
 	}
-	field[4] = p;
-	return strcmp(field[0], "user") == 0 && strcmp(field[1], "0") == 0 &&
-	    strcmp(field[4], want) == 0;
+	free(keys);
+	return rc;
 }

@@ -93,8 +93,11 @@ int kw_keyring_link(int32_t key, int32_t ring, const char *name,
 int kw_keyring_unlink(int32_t key, int32_t ring, struct kw_error *e);
 
 /*
- * Revoke a key: every read fails with EKEYREVOKED from now on. A key that
- * is already revoked, expired or gone is not an error.
+ * Revoke key name: every read fails with EKEYREVOKED from now on. A key
+ * that is already revoked, expired or gone is not an error, and a serial
+ * that names another key by now (the kernel reuses the serials of freed
+ * keys) is left alone: only a root-owned user key "keyward:<name>" is
+ * revoked.
  */
 int kw_keyring_revoke(int32_t key, const char *name, struct kw_error *e);
 
@@ -112,6 +115,17 @@ int kw_keyring_set_timeout(int32_t key, const char *name, uint64_t ttl,
  * is trusted only after this check, since serials are reused.
  */
 bool kw_keyring_is_live(int32_t key, const char *name);
+
+/*
+ * Unlink every keyward key (a root-owned user key described "keyward:...")
+ * from ring, which must be the calling thread's session keyring
+ * (KW_ENOTFOUND otherwise); other keys in it stay. Needs no privilege:
+ * KW_RING_PERM gives its possessor write on the ring. A key linked
+ * nowhere else is unreachable from then on, and the kernel frees it. *n
+ * receives how many were unlinked; on an error the others are still
+ * tried.
+ */
+int kw_keyring_unlink_all(int32_t ring, size_t *n, struct kw_error *e);
 
 /* Build "keyward:<name>" into buf (KW_KEY_DESC_MAX bytes). */
 int kw_keyring_desc(const char *name, char *buf, size_t size,

@@ -282,22 +282,35 @@ clean_dead(struct op *o, const struct op_session *s, struct kw_error *e)
 	struct kw_reg_userkey uk;
 	struct kw_live_copy c;
 	struct kw_error ie;
-	size_t i;
+	size_t i, dropped = 0;
 	int rc;
 
 	for (i = 0; i < s->n_keys; i++) {
 		const struct kw_delivery *d = &s->keys[i];
 
 		kw_error_clear(&ie);
-		if (d->scope == KW_SCOPE_USER) {
-			if (kw_registry_userkey_get(o->reg, s->uid, d->secret,
-			    &uk, &ie) != 0)
-				continue;	/* gone already */
+		rc = d->scope == KW_SCOPE_USER ?
+		    kw_registry_userkey_get(o->reg, s->uid, d->secret, &uk,
+		    &ie) : KW_ENOTFOUND;
+		if (d->scope == KW_SCOPE_USER && rc == KW_ENOTFOUND)
+			continue;	/* gone already */
+		if (d->scope == KW_SCOPE_USER && rc != 0)
+			/* who else holds it is unknown: revoke (fail closed) */
+			warnf(o, "session %s: %s: revoking the shared key",
+			    s->id, kw_error_text(&ie));
+		else if (d->scope == KW_SCOPE_USER) {
 			if (uk.serial != d->serial) {
 				kw_reg_userkey_clear(&uk);
 				continue;	/* a later key, not this one */
 			}
 			kw_reg_userkey_release(&uk, s->id);
+			if (uk.n_holders > 0 && kw_registry_userkey_prune(o->reg,
+			    &uk, &dropped, &ie) != 0)
+				warnf(o, "%s", kw_error_text(&ie));
+			else if (uk.n_holders == 0 && dropped > 0)
+				warnf(o, "shared key %s: %zu holder(s) "
+				    "without a session dropped", d->secret,
+				    dropped);
 			rc = uk.n_holders > 0 ?
 			    kw_registry_userkey_put(o->reg, &uk, &ie) :
 			    kw_registry_userkey_del(o->reg, s->uid, d->secret,
@@ -641,7 +654,33 @@ serial_add(int32_t **list, size_t *n, int32_t serial, struct kw_error *e)
 }
 
 /*
- * Update key d in place to value, keeping its expiry. The kernel's
+ * When key d expires: a session key, when its session's file says; a
+ * shared (scope=user) key, at the earliest end any of its holders' files
+ * says. A later sharer with a shorter grant brought the key's timeout
+ * down for every holder (kw_session_open()), but only its own file says
+ * so: the first holder's file still has the end of the first grant.
+ */
+static int64_t
+key_until(const struct op *o, const struct kw_delivery *d)
+{
+	int64_t until = d->until;
+	size_t i, k;
+
+	if (d->scope != KW_SCOPE_USER)
+		return until;
+	for (i = 0; i < o->n; i++)
+		for (k = 0; k < o->all[i].n_keys; k++) {
+			const struct kw_delivery *h = &o->all[i].keys[k];
+
+			if (h->serial == d->serial && h->until < until &&
+			    strcmp(h->secret, d->secret) == 0)
+				until = h->until;
+		}
+	return until;
+}
+
+/*
+ * Update key d in place to value, keeping its expiry (key_until()). The kernel's
  * user_update() makes an updated key permanent, so the remaining timeout
  * (until - now) is set again at once; when that cannot be done, or no
  * time is left, the key is revoked rather than left without an end.
@@ -662,7 +701,7 @@ update_key(struct op *o, const struct kw_delivery *d, const void *value,
 			return KW_ENOTFOUND;
 		return rc;
 	}
-	left = d->until - (int64_t)time(NULL);
+	left = key_until(o, d) - (int64_t)time(NULL);
 	if (left > 0 && (rc = kw_keyring_set_timeout(d->serial, d->secret,
 	    (uint64_t)left, e)) == 0)
 		return 0;

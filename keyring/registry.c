@@ -1373,6 +1373,33 @@ kw_registry_session_get(struct kw_registry *r, const char *id,
 	return rc;
 }
 
+/* Drop the holders of u that have no session file (see registry.h). */
+int
+kw_registry_userkey_prune(struct kw_registry *r, struct kw_reg_userkey *u,
+    size_t *dropped, struct kw_error *e)
+{
+	char name[NAME_MAX + 1];
+	size_t i = 0;
+	int rc;
+
+	*dropped = 0;
+	while (i < u->n_holders) {
+		rc = find_session_file(r, u->holders[i], name, e);
+		if (rc == 0) {
+			i++;
+			continue;
+		}
+		if (rc != KW_ENOTFOUND)
+			return rc;
+		kw_error_clear(e);
+		memmove(&u->holders[i], &u->holders[i + 1],
+		    (u->n_holders - i - 1) * sizeof(*u->holders));
+		u->n_holders--;
+		(*dropped)++;
+	}
+	return 0;
+}
+
 /* Remove a session file. */
 int
 kw_registry_session_del(struct kw_registry *r, const char *id,

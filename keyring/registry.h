@@ -157,6 +157,15 @@ int kw_registry_userkey_del(struct kw_registry *r, uid_t uid,
 int kw_registry_userkeys(struct kw_registry *r, struct kw_reg_userkey **out,
     size_t *n, struct kw_error *e);
 
+/*
+ * Drop from u's holders every session that has no file in the registry
+ * (the lock held): a holder an opener recorded just before it was killed,
+ * or one a failed write left behind, would otherwise keep the key from
+ * being revoked when its last real holder closes. *dropped: how many.
+ */
+int kw_registry_userkey_prune(struct kw_registry *r, struct kw_reg_userkey *u,
+    size_t *dropped, struct kw_error *e);
+
 /* Add id to u's holders (no duplicates); drop it. */
 int kw_reg_userkey_hold(struct kw_reg_userkey *u, const char *id,
     struct kw_error *e);

@@ -25,12 +25,25 @@
 #include <security/pam_modules.h>
 
 #include "kw_config.h"
+#include "keyring.h"
 #include "kw_error.h"
 #include "pam_options.h"
 #include "policy.h"
 #include "session.h"
 
 #define DATA_SESSION "keyward-session-id"
+
+/*
+ * What an open keeps in the handle for the close: the session, and where
+ * keyward.conf said to register and how to audit it, so that a
+ * keyward.conf broken while the session ran does not keep it open.
+ */
+struct kept {
+	kw_session_id id;
+	int32_t ring;			/* the session's fresh keyring */
+	char run_dir[PATH_MAX];
+	enum kw_audit_mode audit;
+};
 
 /*
  * The limits lifted while the module works. Whoever starts a PAM
@@ -173,12 +186,15 @@ item(pam_handle_t *pamh, int type)
 
 /*
  * Common start of account and session: options, keyward.conf and the
- * request parameters. Returns a PAM code (errors already logged).
+ * request parameters. Returns a PAM code (errors already logged). k: what
+ * the open of the session to close kept; when keyward.conf cannot be
+ * loaded, the close goes on with it (and *broken is set).
  */
 static int
 setup(pam_handle_t *pamh, int argc, const char **argv,
     struct kw_pam_options *o, struct kw_config *cfg,
-    struct kw_session_params *p, const struct lifted *l)
+    struct kw_session_params *p, const struct lifted *l,
+    const struct kept *k, bool *broken)
 {
 	struct kw_error e;
 	const char *user = NULL;
@@ -193,7 +209,16 @@ setup(pam_handle_t *pamh, int argc, const char **argv,
 	kw_error_clear(&e);
 	if (kw_config_load(cfg, o->config, &e) != 0) {
 		pam_syslog(pamh, LOG_ERR, "%s", kw_error_text(&e));
-		return PAM_SERVICE_ERR;
+		kw_config_free(cfg);
+		if (k == NULL || kw_config_defaults(cfg, o->config, NULL, &e) !=
+		    0)
+			return PAM_SERVICE_ERR;
+		memcpy(cfg->run_dir, k->run_dir, sizeof(cfg->run_dir));
+		cfg->audit = k->audit;
+		*broken = true;
+		pam_syslog(pamh, LOG_ERR, "closing session %s all the same, "
+		    "with the run_dir and audit mode it was opened with",
+		    k->id);
 	}
 	if (pam_get_user(pamh, &user, NULL) != PAM_SUCCESS || user == NULL ||
 	    *user == '\0') {
@@ -213,7 +238,7 @@ setup(pam_handle_t *pamh, int argc, const char **argv,
 	return PAM_SUCCESS;
 }
 
-/* Free the session id kept between open and close. */
+/* Free what an open kept for the close. */
 static void
 free_data(pam_handle_t *pamh, void *data, int error_status)
 {
@@ -235,7 +260,8 @@ acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l, NULL, NULL)) !=
+	    PAM_SUCCESS)
 		return rc;
 	kw_error_clear(&e);
 	kr = kw_session_gate(&cfg, &p, rule, &e);
@@ -261,11 +287,13 @@ open_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	struct kw_config cfg;
 	struct kw_error e;
 	struct kw_pam_options o;
-	char env[64], *id;
+	struct kept *k;
+	char env[64];
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l, NULL, NULL)) !=
+	    PAM_SUCCESS)
 		return rc;
 	kw_error_clear(&e);
 	kr = kw_session_open(&cfg, &p, &info, &e);
@@ -275,9 +303,15 @@ open_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 		rc = to_pam(kr, true);
 		goto out;
 	}
-	if ((id = strdup(info.id)) == NULL ||
-	    pam_set_data(pamh, DATA_SESSION, id, free_data) != PAM_SUCCESS) {
-		free(id);
+	if ((k = calloc(1, sizeof(*k))) != NULL) {
+		memcpy(k->id, info.id, sizeof(k->id));
+		k->ring = info.ring;
+		memcpy(k->run_dir, cfg.run_dir, sizeof(k->run_dir));
+		k->audit = cfg.audit;
+	}
+	if (k == NULL ||
+	    pam_set_data(pamh, DATA_SESSION, k, free_data) != PAM_SUCCESS) {
+		free(k);
 		pam_syslog(pamh, LOG_ERR, "cannot keep the session id; closing "
 		    "session %s", info.id);
 		kw_session_close(&cfg, info.id, &p, &e);
@@ -296,6 +330,56 @@ out:
 	return rc;
 }
 
+/*
+ * session close without root: what systemd's (sd-pam) process does for a
+ * unit with User= and PAMName= (it drops to the service's uid first). The
+ * registry and the keys' revocation need root; what the session's own
+ * process can do is unlink its keys from the session keyring (its
+ * possessor may write it), so that nothing in the session reaches them
+ * from then on, and the kernel frees those linked nowhere else. Writing
+ * the keyward-revoke records needs CAP_AUDIT_WRITE, which is gone too. The
+ * opener has exited by now: the next sweep (any session open, keyward
+ * sessions) removes its registry entry and revokes what is still live.
+ */
+static int
+close_unprivileged(pam_handle_t *pamh, int argc, const char **argv)
+{
+	struct kw_pam_options o;
+	struct kw_error e;
+	const void *data = NULL;
+	const struct kept *k;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = parse_opts(pamh, argc, argv, &o)) != PAM_SUCCESS)
+		return rc;
+	if (pam_get_data(pamh, DATA_SESSION, &data) != PAM_SUCCESS ||
+	    data == NULL) {
+		if (o.debug)
+			pam_syslog(pamh, LOG_DEBUG, "close: no keyward session "
+			    "was opened in this handle");
+		return PAM_SUCCESS;
+	}
+	k = data;
+	kw_error_clear(&e);
+	if (kw_keyring_unlink_all(k->ring, &n, &e) != 0) {
+		pam_syslog(pamh, LOG_ERR, "close of session %s without root "
+		    "privileges: %s; its keys stay until the next sweep or "
+		    "their timeout", k->id, kw_error_text(&e));
+		rc = PAM_SESSION_ERR;
+	} else {
+		pam_syslog(pamh, LOG_WARNING, "close of session %s without "
+		    "root privileges (uid %ld): %zu key(s) unlinked from its "
+		    "keyring, out of its processes' reach; without root no "
+		    "keyward-revoke record is written, and the registry entry "
+		    "waits for the next sweep (a session open, keyward "
+		    "sessions)", k->id, (long)geteuid(), n);
+		rc = PAM_SUCCESS;
+	}
+	pam_set_data(pamh, DATA_SESSION, NULL, NULL);
+	return rc;
+}
+
 /* session close: revoke. */
 static int
 close_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
@@ -306,14 +390,22 @@ close_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	struct kw_error e;
 	struct kw_pam_options o;
 	const void *data = NULL;
+	const struct kept *k = NULL;
 	const char *id = NULL;
+	bool broken = false;
 	int rc, kr;
 
 	(void)flags;
-	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l)) != PAM_SUCCESS)
+	if (geteuid() != 0)
+		return close_unprivileged(pamh, argc, argv);
+	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS &&
+	    data != NULL) {
+		k = data;
+		id = k->id;
+	}
+	if ((rc = setup(pamh, argc, argv, &o, &cfg, &p, l, k, &broken)) !=
+	    PAM_SUCCESS)
 		return rc;
-	if (pam_get_data(pamh, DATA_SESSION, &data) == PAM_SUCCESS)
-		id = data;
 	kw_error_clear(&e);
 	kr = kw_session_close(&cfg, id, &p, &e);
 	if (kr == KW_ENOTFOUND) {
@@ -334,7 +426,8 @@ close_session(pam_handle_t *pamh, int flags, int argc, const char **argv,
 	if (id != NULL)
 		pam_set_data(pamh, DATA_SESSION, NULL, NULL);
 	kw_config_free(&cfg);
-	return rc;
+	/* closed or not, a broken keyward.conf is not a success */
+	return broken && rc == PAM_SUCCESS ? PAM_SERVICE_ERR : rc;
 }
 
 /* The entry points: the work above, with the caller's limits lifted. */

@@ -5,7 +5,9 @@
 # agent's path. The launcher must still run the original (it execs the
 # descriptor it hashed), and the policy's exe_sha256 grant must not reach
 # the substitute. With a hash-by-path, exec-by-path launcher the
-# substitute runs with the secret: this test fails there.
+# substitute runs with the secret: this test fails there. And a file that
+# someone other than root may write can be rewritten in place, under the
+# same descriptor: its hash is not claimed, so exe_sha256 grants nothing.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/pam/pamlib.sh"
 
@@ -53,5 +55,29 @@ SWAP
 	fi
 done
 # the ELF case: /bin/false would have made the exit status 1
+
+pam_service "$SVC"
+pubfile out-owned "$U"
+printf '#!/bin/sh\necho ran >%s\n' "$PUB/out-owned" >"$PUB/agent-owned"
+chmod 755 "$PUB/agent-owned"
+SHA=$(sha256sum "$PUB/agent-owned" | cut -d' ' -f1)
+policy "allow user=$U service=$SVC exe=$PUB/agent-owned exe_sha256=$SHA secrets=$S ttl=1h"
+for how in "owned by the user" "group-writable" "writable by all"; do
+	case $how in
+	"owned by the user") chown "$U" "$PUB/agent-owned" ;;
+	group-writable) chown root "$PUB/agent-owned"; chmod 775 "$PUB/agent-owned" ;;
+	*) chmod 757 "$PUB/agent-owned" ;;
+	esac
+	expect_status 1 "an agent $how: its hash is not claimed, so denied" \
+	    "$KEYWARD" --root "$KW_ROOT" run --service "$SVC" --user "$U" \
+	    -- "$PUB/agent-owned"
+	check "... saying why" contains "$err" "its SHA-256 is not claimed"
+	check "... it never ran" [ ! -s "$PUB/out-owned" ]
+done
+chmod 755 "$PUB/agent-owned"
+expect_status 0 "control: root-owned and written by root only, it matches" \
+    "$KEYWARD" --root "$KW_ROOT" run --service "$SVC" --user "$U" \
+    -- "$PUB/agent-owned"
+check "... and ran" [ "$(cat "$PUB/out-owned")" = ran ]
 check "no live key remains" [ "$(keys_named "$S")" -eq 0 ]
 finish

@@ -75,5 +75,20 @@ check "corrupt vault: syslog names the secret" logged "secret '$SB'"
 cp -p "$KW_TMP/vault.good" "$KW_VAULT"
 expect_status 0 "restored vault: the session opens again" open_close
 
+# keyward.conf broken while a session runs: its close still revokes, with
+# the settings the session was opened with, and says keyward.conf is bad
+expect_status 1 "keyward.conf broken during the session: the close reports it" \
+    in_ns "$PAMDRIVE" "$SVC" "$U" open \
+    "sh:$KREAD -f $SA >$KW_TMP/fc-serial; echo 'bogus' >>'$KW_CONF'" close
+check "... after the open had delivered" [ -s "$KW_TMP/fc-serial" ]
+check "... the close failed as a service error" contains "$err" "close: Error in service module"
+check "... syslog names keyward.conf's bad line" logged "keyward.conf:"
+check "... and says the session is closed all the same" \
+    logged "with the run_dir and audit mode it was opened with"
+check "... its keys are revoked and it is unregistered" nothing_delivered
+check "... the key is dead" key_dead "$(cat "$KW_TMP/fc-serial")"
+sed -i '/^bogus/d' "$KW_CONF"
+expect_status 0 "keyward.conf repaired: sessions open again" open_close
+
 check "no secret value in syslog" sh -c "! grep -qE 'aaaa-$$|bbbb-$$' '$SYSLOG'"
 finish

@@ -8,7 +8,11 @@
  *   does for KeyringMode=private before it runs PAM) and exec:PATH (fork;
  *   the child takes the user's groups, gid and uid and executes PATH with
  *   the PAM environment; the parent waits, as systemd's does before it
- *   closes the session; fails unless PATH exits 0)
+ *   closes the session; fails unless PATH exits 0) and dropuid (drop every
+ *   group and take the user's gid and uid for good, as systemd's (sd-pam)
+ *   process does before it closes the session and deletes the
+ *   credentials), or sh:COMMAND (run COMMAND with sh -c between two
+ *   operations; fails unless it exits 0)
  * Exit 0 when every operation returned PAM_SUCCESS; otherwise prints
  * "OP: pam error text" and exits 1 at the first failure.
  */
@@ -65,6 +69,22 @@ run_as(pam_handle_t *pamh, const char *user, char *path)
 	    PAM_SYSTEM_ERR;
 }
 
+/* dropuid: no supplementary groups, the user's gid and uid, no way back. */
+static int
+drop_to(const char *user)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		return PAM_USER_UNKNOWN;
+	if (setgroups(0, NULL) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0 ||
+	    (pw->pw_uid != 0 && setuid(0) == 0))
+		return PAM_SYSTEM_ERR;
+	return PAM_SUCCESS;
+}
+
 /* No prompts: fail any. */
 static int
 conv(int n, const struct pam_message **msg, struct pam_response **resp,
@@ -105,6 +125,10 @@ main(int argc, char **argv)
 			fflush(stdout);
 			r = k > 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
 		}
+		else if (strncmp(op, "sh:", 3) == 0)
+			r = system(op + 3) == 0 ? PAM_SUCCESS : PAM_SYSTEM_ERR;
+		else if (strcmp(op, "dropuid") == 0)
+			r = drop_to(argv[2]);
 		else if (strncmp(op, "exec:", 5) == 0)
 			r = run_as(pamh, argv[2], argv[i] + 5);
 		else if (strcmp(op, "acct") == 0)

@@ -112,6 +112,45 @@ check "keyward run exits with the agent's status after the signal" [ $rs -eq 42 
 check "the session was closed after the signal" [ "$(sessions)" -eq 0 ]
 check "no live key remains after the signal" [ "$(keys_named "$S1")" -eq 0 ]
 
+# a signal that comes while PAM works is held: the launcher is not killed
+# half-way through a delivery, the agent is not started, the session is
+# closed (a session module sends it, after pam_keyward has delivered)
+SVCK=kw-test-$$-runk
+SVCD=kw-test-$$-rund
+SVCE=kw-test-$$-rune
+set_conf trusted_launchers "$SVC, $SVCK, $SVCD, $SVCE"
+policy "allow user=$U service=$SVC,$SVCK,$SVCD,$SVCE secrets=$S1 ttl=1h"
+printf '#!/bin/sh\nkill -TERM $PPID\n' >"$PUB/killer.sh"
+chmod 755 "$PUB/killer.sh"
+PAM_EXTRA="session required pam_exec.so quiet $PUB/killer.sh" pam_service "$SVCK"
+pubfile started "$U"
+expect_status 143 "SIGTERM during the session open: 128+15, agent not started" \
+    in_ns "$KEYWARD" --root "$KW_ROOT" run --service "$SVCK" --user "$U" \
+    -- /bin/sh -c "echo started >$PUB/started"
+check "... saying so" contains "$err" "signal 15 came before"
+check "... the agent never ran" [ ! -s "$PUB/started" ]
+check "... the session was closed" [ "$(sessions)" -eq 0 ]
+check "... no live key remains" [ "$(keys_named "$S1")" -eq 0 ]
+
+# an open that fails after pam_keyward delivered is closed too
+PAM_EXTRA="session required pam_deny.so" pam_service "$SVCD"
+expect_status 1 "a session module after pam_keyward fails: no agent" \
+    run --service "$SVCD" --user "$U" -- /bin/sh -c "echo started >$PUB/started"
+check "... the agent never ran" [ ! -s "$PUB/started" ]
+check "... the delivered session was closed" [ "$(sessions)" -eq 0 ]
+check "... no live key remains" [ "$(keys_named "$S1")" -eq 0 ]
+
+# a variable PAM sets wins over the launcher's own, once in the list
+: >"$PUB/pam_env.conf"
+echo "PATH=/opt/kw$$/bin:/usr/bin:/bin" >"$PUB/environment"
+PAM_EXTRA="session required pam_env.so conffile=$PUB/pam_env.conf envfile=$PUB/environment user_readenv=0" \
+    pam_service "$SVCE"
+expect_status 0 "an agent under a service whose pam_env sets PATH runs" \
+    run --service "$SVCE" --user "$U" -- /usr/bin/env
+check "... PATH is PAM's, and there is one" \
+    [ "$(printf '%s\n' "$out" | grep -c '^PATH=')" -eq 1 ] && \
+    [ "$(printf '%s\n' "$out" | grep '^PATH=')" = "PATH=/opt/kw$$/bin:/usr/bin:/bin" ]
+
 # not root: refused
 expect_status 1 "keyward run refuses a non-root caller" \
     setpriv --reuid="$U" --regid="$U" --clear-groups "$KEYWARD" run --user "$U" -- /bin/true

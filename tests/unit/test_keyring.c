@@ -48,7 +48,7 @@ test_add_perm_read_revoke(void)
 	struct kw_error e;
 	char type[32], desc[128], buf[64];
 	unsigned long uid, perm;
-	int32_t ring, k;
+	int32_t ring, k, other;
 	long n;
 
 	CU_ASSERT_EQUAL_FATAL(kw_keyring_new_session(0, 0, &ring, NULL, &e), 0);
@@ -74,6 +74,19 @@ test_add_perm_read_revoke(void)
 	CU_ASSERT(keyctl_read(k, buf, sizeof(buf)) < 0 && errno == EKEYREVOKED);
 	/* revoking twice is fine */
 	CU_ASSERT_EQUAL(kw_keyring_revoke(k, "unit-a", &e), 0);
+	/* a serial that names another key by now is left alone: a key of
+	 * another description, a keyward key of another secret */
+	other = add_key("user", "unit-not-keyward", "o", 1, ring);
+	CU_ASSERT_FATAL(other > 0);
+	CU_ASSERT_EQUAL(kw_keyring_revoke(other, "unit-a", &e), 0);
+	CU_ASSERT(keyctl_read(other, buf, sizeof(buf)) == 1);
+	keyctl_revoke(other);
+	CU_ASSERT_EQUAL(kw_keyring_add(ring, "unit-c", "c", 1, 60, getegid(),
+	    &other, &e), 0);
+	CU_ASSERT_EQUAL(kw_keyring_revoke(other, "unit-a", &e), 0);
+	CU_ASSERT(kw_keyring_is_live(other, "unit-c"));
+	CU_ASSERT_EQUAL(kw_keyring_revoke(other, "unit-c", &e), 0);
+	CU_ASSERT(!kw_keyring_is_live(other, "unit-c"));
 	/* bad names and zero ttl are refused before any key is made */
 	CU_ASSERT_EQUAL(kw_keyring_add(ring, "-bad", "x", 1, 60, getegid(),
 	    &k, &e), KW_EINVAL);

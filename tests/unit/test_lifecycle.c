@@ -296,6 +296,116 @@ test_update_revoke(void)
 	kw_reg_session_clear(&dead);
 }
 
+/*
+ * A shared (scope=user) key whose later holder's shorter grant brought its
+ * timeout down: rotating it keeps the earliest end any holder's file
+ * says, whichever holder the registry lists first (both orders tried).
+ */
+static void
+test_update_shared_until(void)
+{
+	struct kw_lifecycle_report rep;
+	struct kw_registry *r;
+	struct kw_reg_session first, later;
+	struct kw_delivery d, dl;
+	struct kw_error e;
+	char t[32];
+	int order;
+
+	for (order = 0; order < 4; order++) {
+		/* the kernel's timeout: the later, shorter grant's 50 s */
+		make_key(&d, "unit-shared", 50, 0);
+		d.scope = KW_SCOPE_USER;
+		dl = d;
+		d.until = (int64_t)time(NULL) + 3600;	/* the first grant */
+		make_session(&first, getpid(), "holder", &d, 1);
+		make_session(&later, getpid(), "holder", &dl, 1);
+		CU_ASSERT_EQUAL_FATAL(kw_registry_open(cfg.run_dir, &r, &e),
+		    0);
+		CU_ASSERT_EQUAL(kw_registry_session_put(r, order % 2 ? &later :
+		    &first, &e), 0);
+		CU_ASSERT_EQUAL(kw_registry_session_put(r, order % 2 ? &first :
+		    &later, &e), 0);
+		kw_registry_close(r);
+		CU_ASSERT_EQUAL(kw_lifecycle_update(&cfg, "unit-shared",
+		    "new", 3, 2, NULL, &rep, &e), 0);
+		CU_ASSERT_EQUAL(rep.n_done, 1);
+		kw_lifecycle_report_free(&rep);
+		/* seconds left ("50s"), not the first grant's hour */
+		proc_timeout(d.serial, t, sizeof(t));
+		CU_ASSERT(t[0] != '\0' && t[strlen(t) - 1] == 's');
+		if (t[0] == '\0' || t[strlen(t) - 1] != 's')
+			printf("\n  order %d: timeout %s after the update\n",
+			    order, t);
+		keyctl_revoke(d.serial);
+		CU_ASSERT_EQUAL_FATAL(kw_registry_open(cfg.run_dir, &r, &e),
+		    0);
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, first.id, &e), 0);
+		CU_ASSERT_EQUAL(kw_registry_session_del(r, later.id, &e), 0);
+		kw_registry_close(r);
+		kw_reg_session_clear(&first);
+		kw_reg_session_clear(&later);
+	}
+}
+
+/*
+ * A shared key whose user-key file names a holder that has no session
+ * (its opener was killed between the two writes): when the last real
+ * holder is cleaned, the key is revoked all the same.
+ */
+static void
+test_phantom_holder(void)
+{
+	struct kw_lifecycle_report rep;
+	struct kw_registry *r;
+	struct kw_reg_session dead, *all;
+	struct kw_reg_userkey uk;
+	struct kw_delivery d;
+	struct kw_error e;
+	kw_session_id phantom;
+	char buf[16];
+	size_t n;
+	pid_t child;
+
+	make_key(&d, "unit-phantom", 120, 0);
+	d.scope = KW_SCOPE_USER;
+	if ((child = fork()) == 0)
+		_exit(0);
+	CU_ASSERT_FATAL(child > 0);
+	waitpid(child, NULL, 0);
+	make_session(&dead, child, "holder", &d, 1);
+	memset(&uk, 0, sizeof(uk));
+	snprintf(uk.secret, sizeof(uk.secret), "%s", d.secret);
+	snprintf(uk.user, sizeof(uk.user), "holder");
+	uk.version = d.version;
+	uk.serial = d.serial;
+	uk.until = d.until;
+	CU_ASSERT_EQUAL(kw_session_id_new(phantom, &e), 0);
+	CU_ASSERT_EQUAL(kw_reg_userkey_hold(&uk, dead.id, &e), 0);
+	CU_ASSERT_EQUAL(kw_reg_userkey_hold(&uk, phantom, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(cfg.run_dir, &r, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_session_put(r, &dead, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_userkey_put(r, &uk, &e), 0);
+	kw_registry_close(r);
+	kw_reg_userkey_clear(&uk);
+
+	/* listing cleans the dead session: its key is revoked */
+	CU_ASSERT_EQUAL(kw_lifecycle_list(&cfg, NULL, &all, &n, &rep, &e), 0);
+	CU_ASSERT_EQUAL(n, 0);
+	kw_reg_sessions_free(all, n);
+	CU_ASSERT_EQUAL(rep.n_cleaned, 1);
+	kw_lifecycle_report_free(&rep);
+	CU_ASSERT(keyctl_read(d.serial, buf, sizeof(buf)) < 0 &&
+	    errno == EKEYREVOKED);
+	CU_ASSERT_EQUAL_FATAL(kw_registry_open(cfg.run_dir, &r, &e), 0);
+	CU_ASSERT_EQUAL(kw_registry_userkey_get(r, 0, d.secret, &uk, &e),
+	    KW_ENOTFOUND);
+	kw_reg_userkey_clear(&uk);
+	kw_registry_close(r);
+	kw_reg_session_clear(&dead);
+	keyctl_revoke(d.serial);
+}
+
 int
 main(void)
 {
@@ -329,6 +439,10 @@ main(void)
 	CU_add_test(s, "registry journal", test_journal);
 	CU_add_test(s, "corrupt journal fails closed", test_journal_corrupt);
 	CU_add_test(s, "update in place and revoke", test_update_revoke);
+	CU_add_test(s, "a shared key's update keeps its earliest end",
+	    test_update_shared_until);
+	CU_add_test(s, "a holder without a session does not keep a key",
+	    test_phantom_holder);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	fails = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
