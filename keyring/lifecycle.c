@@ -289,28 +289,29 @@ clean_dead(struct op *o, const struct op_session *s, struct kw_error *e)
 		const struct kw_delivery *d = &s->keys[i];
 
 		kw_error_clear(&ie);
-		rc = d->scope == KW_SCOPE_USER ?
-		    kw_registry_userkey_get(o->reg, s->uid, d->secret, &uk,
-		    &ie) : KW_ENOTFOUND;
-		if (d->scope == KW_SCOPE_USER && rc == KW_ENOTFOUND)
-			continue;	/* gone already */
-		if (d->scope == KW_SCOPE_USER && rc != 0)
+		if (d->scope == KW_SCOPE_USER &&
+		    (rc = kw_registry_userkey_get(o->reg, s->uid, d->secret,
+		    &uk, &ie)) != 0) {
+			if (rc == KW_ENOTFOUND)
+				continue;	/* already gone */
 			/* who else holds it is unknown: revoke (fail closed) */
 			warnf(o, "session %s: %s: revoking the shared key",
 			    s->id, kw_error_text(&ie));
-		else if (d->scope == KW_SCOPE_USER) {
+		} else if (d->scope == KW_SCOPE_USER) {
 			if (uk.serial != d->serial) {
 				kw_reg_userkey_clear(&uk);
 				continue;	/* a later key, not this one */
 			}
 			kw_reg_userkey_release(&uk, s->id);
-			if (uk.n_holders > 0 && kw_registry_userkey_prune(o->reg,
-			    &uk, &dropped, &ie) != 0)
+			if (uk.n_holders > 0 &&
+			    kw_registry_userkey_prune(o->reg, &uk, &dropped,
+			    &ie) != 0)
 				warnf(o, "%s", kw_error_text(&ie));
-			else if (uk.n_holders == 0 && dropped > 0)
+			else if (dropped > 0 && uk.n_holders == 0)
 				warnf(o, "shared key %s: %zu holder(s) "
 				    "without a session dropped", d->secret,
 				    dropped);
+			dropped = 0;
 			rc = uk.n_holders > 0 ?
 			    kw_registry_userkey_put(o->reg, &uk, &ie) :
 			    kw_registry_userkey_del(o->reg, s->uid, d->secret,
@@ -680,8 +681,8 @@ key_until(const struct op *o, const struct kw_delivery *d)
 }
 
 /*
- * Update key d in place to value, keeping its expiry (key_until()). The kernel's
- * user_update() makes an updated key permanent, so the remaining timeout
+ * Update key d in place to value, keeping its expiry (key_until()). The
+ * kernel's user_update() makes an updated key permanent, so the remaining timeout
  * (until - now) is set again at once; when that cannot be done, or no
  * time is left, the key is revoked rather than left without an end.
  * Returns 0, or KW_ENOTFOUND when the key was found dead (expired or

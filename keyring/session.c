@@ -794,28 +794,29 @@ end_session(struct ctx *c, struct kw_registry *reg,
 		const struct kw_delivery *d = &s->keys[i];
 
 		kw_error_clear(&ie);
-		rc = d->scope == KW_SCOPE_USER ?
-		    kw_registry_userkey_get(reg, s->uid, d->secret, &uk, &ie) :
-		    KW_ENOTFOUND;
-		if (d->scope == KW_SCOPE_USER && rc == KW_ENOTFOUND)
-			continue;	/* already gone */
-		if (d->scope == KW_SCOPE_USER && rc != 0)
+		if (d->scope == KW_SCOPE_USER &&
+		    (rc = kw_registry_userkey_get(reg, s->uid, d->secret,
+		    &uk, &ie)) != 0) {
+			if (rc == KW_ENOTFOUND)
+				continue;	/* already gone */
 			/* who else holds it is unknown: revoke (fail closed) */
 			warnf(c, "session %s: %s: revoking the shared key",
 			    s->id, kw_error_text(&ie));
-		else if (d->scope == KW_SCOPE_USER) {
+		} else if (d->scope == KW_SCOPE_USER) {
 			if (uk.serial != d->serial) {
 				kw_reg_userkey_clear(&uk);
 				continue;	/* a later key: not ours */
 			}
 			kw_reg_userkey_release(&uk, s->id);
-			if (uk.n_holders > 0 && kw_registry_userkey_prune(reg,
-			    &uk, &dropped, &ie) != 0)
+			if (uk.n_holders > 0 &&
+			    kw_registry_userkey_prune(reg, &uk, &dropped,
+			    &ie) != 0)
 				warnf(c, "%s", kw_error_text(&ie));
-			else if (uk.n_holders == 0 && dropped > 0)
+			else if (dropped > 0 && uk.n_holders == 0)
 				warnf(c, "shared key %s: %zu holder(s) "
 				    "without a session dropped", d->secret,
 				    dropped);
+			dropped = 0;
 			if (uk.n_holders > 0) {
 				if (kw_registry_userkey_put(reg, &uk, &ie) != 0)
 					warnf(c, "%s", kw_error_text(&ie));
